@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { ChannelAdapter } from '../../src/channels.ts';
+import type { LanguageInfo } from '../../src/i18n/locales.ts';
+import type { JobBus } from '../../src/queue/bus.ts';
+import { MAX_TEXT, type OutboundJob } from '../../src/queue/jobs.ts';
+import type { Store } from '../../src/store/store.ts';
+
+const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
+const STATIC: Record<string, string> = {
+  '/': 'index.html',
+  '/chat.js': 'chat.js',
+  '/chat.css': 'chat.css',
+};
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+const sessionBody = z.object({ login: z.string().min(1).max(100).optional() }).strict();
+const messageBody = z
+  .object({
+    /** Client-made id: a retried POST carries the same one and is recognised. */
+    id: z.uuid(),
+    text: z.string().max(MAX_TEXT),
+    choice: z.string().max(200).optional(),
+  })
+  .strict();
+const sessionParams = z.object({ session: z.uuid() });
+const afterQuery = z.object({ after: z.coerce.number().int().nonnegative().default(0) });
+
+export interface WebAdapterDeps {
+  bus: JobBus;
+  store: Store;
+  languages: LanguageInfo[];
+  /** Demo parents offered on the sign-in screen; empty disables demo sign-in. */
+  demoPeople: Array<{ login: string; name: string; lang: string }>;
+  now?: () => Date;
+}
+
+/**
+ * The web chat: a page at `/` and a small JSON API. A session id (random UUID)
+ * is the conversation id and the bearer of the session; replies are polled.
+ */
+export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
+  const now = deps.now ?? (() => new Date());
+  const files = new Map(Object.entries(STATIC).map(([path, file]) => [path, readFileSync(join(PUBLIC, file))]));
+  const conversationKey = (session: string) => `web:${session}`;
+
+  return {
+    name: 'web',
+    capabilities: { maxChars: 4000, buttons: true, threads: false, edits: false, receipts: false },
+
+    mount(app: FastifyInstance) {
+      for (const [path, file] of Object.entries(STATIC)) {
+        app.get(path, (_req, res) => {
+          res.header('content-type', TYPES[file.split('.').pop() ?? 'html'] ?? 'text/plain');
+          res.header('cache-control', 'no-cache');
+          return res.send(files.get(path));
+        });
+      }
+
+      app.get('/api/languages', async () => ({
+        languages: deps.languages.map(({ code, name, dir, reviewed }) => ({ code, name, dir, reviewed })),
+      }));
+      app.get('/api/demo/people', async () => ({ people: deps.demoPeople }));
+
+      app.post('/api/sessions', async (req, res) => {
+        const body = parse(sessionBody, req.body ?? {}, res);
+        if (!body) return;
+        if (body.login && !deps.demoPeople.some((p) => p.login === body.login)) {
+          return res.code(403).send({ error: 'unknown_login', message: 'No such demo parent.' });
+        }
+        const session = randomUUID();
+        await deps.store.linkIdentity('web-session', session, body.login ?? `anonymous:${session}`);
+        return res.code(201).send({ session });
+      });
+
+      app.post('/api/sessions/:session/messages', async (req, res) => {
+        const params = parse(sessionParams, req.params, res);
+        const body = params && parse(messageBody, req.body, res);
+        if (!params || !body) return;
+        const sender = await deps.store.linkedPerson('web-session', params.session);
+        if (!sender) return res.code(404).send({ error: 'unknown_session', message: 'Start a new chat session.' });
+        if (!body.choice && body.text.trim() === '') {
+          return res.code(400).send({ error: 'empty_message', message: 'Write a message, or choose one of the buttons.' });
+        }
+        const at = now().toISOString();
+        const { duplicate } = await deps.bus.enqueueInbound({
+          channel: 'web',
+          messageId: body.id,
+          conversationId: params.session,
+          senderId: sender,
+          text: body.text,
+          ...(body.choice ? { choice: body.choice } : {}),
+          at,
+        });
+        if (!duplicate) {
+          await deps.store.appendMessage(conversationKey(params.session), { id: body.id, from: 'user', at, lang: '', dir: 'ltr', text: body.text, choices: [] });
+        }
+        return res.code(202).send({ id: body.id, duplicate });
+      });
+
+      app.get('/api/sessions/:session/messages', async (req, res) => {
+        const params = parse(sessionParams, req.params, res);
+        const query = params && parse(afterQuery, req.query, res);
+        if (!params || !query) return;
+        if (!(await deps.store.linkedPerson('web-session', params.session))) {
+          return res.code(404).send({ error: 'unknown_session', message: 'Start a new chat session.' });
+        }
+        return { messages: await deps.store.messagesAfter(conversationKey(params.session), query.after) };
+      });
+    },
+
+    async send(job: OutboundJob) {
+      const stored = await deps.store.appendMessage(conversationKey(job.conversationId), {
+        id: job.replyId,
+        from: 'bot',
+        at: now().toISOString(),
+        lang: job.lang,
+        dir: job.dir,
+        text: job.text,
+        choices: job.choices,
+      });
+      return { replyId: job.replyId, status: stored ? 'delivered' : 'sent' };
+    },
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, res: FastifyReply): T | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  res.code(400).send({ error: 'invalid_request', message: z.prettifyError(result.error) });
+  return undefined;
+}

@@ -1,0 +1,119 @@
+// Skolebro web chat: sign in as a demo parent, send messages, poll for replies.
+const $ = (id) => document.getElementById(id);
+const state = { session: null, after: 0, languages: [], polling: null };
+const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku']);
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
+  return body;
+}
+
+function setDirection(lang, dir) {
+  const rtl = dir ? dir === 'rtl' : RTL.has(lang);
+  document.documentElement.dir = rtl ? 'rtl' : 'ltr';
+  if (lang) document.documentElement.lang = lang;
+  $('language').value = lang;
+}
+
+function render(message) {
+  const item = document.createElement('li');
+  item.className = `msg ${message.from}`;
+  item.dataset.seq = message.seq;
+  if (message.lang) item.lang = message.lang;
+  item.dir = message.from === 'bot' ? message.dir : 'auto';
+  item.textContent = message.text;
+  if (message.choices?.length) {
+    const choices = document.createElement('div');
+    choices.className = 'choices';
+    for (const c of message.choices) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = c.label;
+      b.addEventListener('click', () => send('', c.value, c.label));
+      choices.append(b);
+    }
+    item.append(choices);
+  }
+  $('log').append(item);
+  item.scrollIntoView({ block: 'end' });
+  if (message.from === 'bot' && message.lang) setDirection(message.lang, message.dir);
+}
+
+async function poll() {
+  if (!state.session) return;
+  try {
+    const { messages } = await api(`/api/sessions/${state.session}/messages?after=${state.after}`);
+    for (const m of messages) {
+      state.after = Math.max(state.after, m.seq);
+      if (!document.querySelector(`[data-seq="${m.seq}"]`)) render(m);
+    }
+    $('status').textContent = '';
+  } catch (err) {
+    $('status').textContent = err.message;
+  }
+}
+
+async function send(text, choice) {
+  const id = crypto.randomUUID();
+  const body = JSON.stringify(choice ? { id, text, choice } : { id, text });
+  try {
+    await api(`/api/sessions/${state.session}/messages`, { method: 'POST', body });
+    $('status').textContent = '';
+    setTimeout(poll, 60);
+  } catch (err) {
+    $('status').textContent = err.message;
+  }
+}
+
+async function start(login, label) {
+  const { session } = await api('/api/sessions', { method: 'POST', body: JSON.stringify(login ? { login } : {}) });
+  state.session = session;
+  $('signin').hidden = true;
+  $('chat').hidden = false;
+  $('who').textContent = label;
+  $('text').focus();
+  state.polling = setInterval(poll, 700);
+}
+
+async function init() {
+  const { languages } = await api('/api/languages');
+  state.languages = languages;
+  for (const l of languages) $('language').append(new Option(l.name, l.code));
+  $('language').value = 'nb';
+  $('language').addEventListener('change', (e) => {
+    const lang = e.target.value;
+    setDirection(lang);
+    if (state.session) send('', `lang:${lang}`);
+  });
+  const { people } = await api('/api/demo/people');
+  for (const p of people) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = `${p.name} (${p.lang})`;
+    b.dataset.login = p.login;
+    b.addEventListener('click', () => start(p.login, p.name));
+    li.append(b);
+    $('people').append(li);
+  }
+  $('anonymous').addEventListener('click', () => start(null, ''));
+  $('composer').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('text').value;
+    if (!text.trim()) return;
+    $('text').value = '';
+    send(text);
+  });
+  $('text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      $('composer').requestSubmit();
+    }
+  });
+}
+
+init().catch((err) => {
+  $('status').textContent = err.message;
+});

@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every setting, with its default. Parsed once at start-up; a bad value stops the process with a readable message. */
+export const configSchema = z.object({
+  /** HTTP port of the web process. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Interface to listen on; 0.0.0.0 in containers. */
+  HOST: z.string().default('127.0.0.1'),
+  /** Redis for queues and store; unset runs everything in one process, in memory (demo). */
+  REDIS_URL: z.url().optional(),
+  /** Folder with the school register (CSV) and calendars (ICS) loaded at start when no Redis is set. */
+  SCHOOL_DATA_DIR: z.string().default('examples/demo-school'),
+  LOCALES_DIR: z.string().default('locales'),
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Intent confidence under which the bot asks a clarifying question instead of answering. */
+  NLU_CLARIFY_BELOW: z.coerce.number().min(0).max(1).default(0.45),
+  /** Offer sign-in as a demo parent on the web chat. Turn off in production. */
+  WEB_DEMO_SIGNIN: flag.default(true),
+  /** Largest request body accepted, in bytes. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
+});
+
+export type Config = z.infer<typeof configSchema> & { root: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`configuration error:\n${z.prettifyError(parsed.error)}`);
+  }
+  const c = parsed.data;
+  return { ...c, root, SCHOOL_DATA_DIR: resolve(root, c.SCHOOL_DATA_DIR), LOCALES_DIR: resolve(root, c.LOCALES_DIR) };
+}

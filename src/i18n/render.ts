@@ -1,0 +1,130 @@
+import type { Say } from '../engine/types.ts';
+import type { LocaleBundle } from './locales.ts';
+
+/** Intl locale per language code; Thai is forced to the Gregorian calendar, Arabic to Latin digits as on Norwegian forms. */
+const INTL_LOCALE: Record<string, string> = {
+  nb: 'nb-NO',
+  en: 'en-GB',
+  ar: 'ar-u-nu-latn',
+  prs: 'fa-AF',
+  ku: 'ckb',
+  kmr: 'ku',
+  th: 'th-u-ca-gregory',
+};
+const ZONE = 'Europe/Oslo';
+/** Unicode isolates keep a Norwegian term in Latin letters from scrambling a right-to-left sentence. */
+const ISOLATE = (s: string) => `\u2068${s}\u2069`;
+
+export interface Renderer {
+  /** One reply: each Say becomes a paragraph. A school term is glossed on its first use only. */
+  reply(lang: string, say: Say[]): string;
+  /** A short label (buttons): no glosses. */
+  label(lang: string, say: Say): string;
+  dir(lang: string): 'ltr' | 'rtl';
+  has(lang: string, key: string): boolean;
+}
+
+/**
+ * Turns message keys into text in the conversation's language. A missing text
+ * never shows as a blank or a key: it falls back to Norwegian and English with a note.
+ */
+export function createRenderer(bundle: LocaleBundle): Renderer {
+  const dirs = new Map(bundle.languages.map((l) => [l.code, l.dir]));
+
+  function lookup(lang: string, key: string, params: Say['params'] = {}): string | undefined {
+    if (!key.startsWith('standard.')) return bundle.ui.get(lang)?.messages[key];
+    const version = bundle.standard.get(lang)?.versions[String(params.version ?? '')];
+    if (!version) return undefined;
+    const [, area, field] = key.split('.');
+    if (area === 'intro') return version.intro;
+    const a = version.areas[area as 'fag' | 'trygghet' | 'dialog'];
+    return a?.[field as 'title' | 'school' | 'home'];
+  }
+
+  function fill(lang: string, template: string, params: Say['params'] = {}, glossed: Set<string> | null): string {
+    let text = template.replace(/\{(\w+)(?::(\w+))?\}/g, (whole, name: string, field?: string) => {
+      const value = params[name];
+      if (value === undefined) return whole;
+      if (field) return versionField(lang, String(value), field) ?? '';
+      if (typeof value === 'number') return new Intl.NumberFormat(intlLocale(lang)).format(value);
+      if (value.startsWith('standard.')) return lookup(lang, value, params) ?? lookup('nb', value, params) ?? '';
+      if (name === 'term') return term(lang, value, glossed);
+      return formatDates(lang, value);
+    });
+    text = text.replace(/\[\[([^\]]+)\]\]/g, (_, t: string) => term(lang, t, glossed));
+    return text;
+  }
+
+  function term(lang: string, t: string, glossed: Set<string> | null): string {
+    const glossary = bundle.ui.get(lang)?.glossary ?? {};
+    const gloss = glossary[t] ?? glossary[t.toLowerCase()] ?? caseInsensitive(glossary, t);
+    const shown = dirs.get(lang) === 'rtl' ? ISOLATE(t) : t;
+    if (!gloss || !glossed || glossed.has(t.toLowerCase())) return shown;
+    glossed.add(t.toLowerCase());
+    return `${shown} (${gloss})`;
+  }
+
+  function versionField(lang: string, id: string, field: string): string | undefined {
+    const v = (bundle.standard.get(lang) ?? bundle.standard.get('nb'))?.versions[id];
+    if (!v) return undefined;
+    if (field === 'validFrom') return formatDates(lang, v.validFrom, { month: 'long', year: 'numeric' });
+    return field === 'title' || field === 'source' ? v[field] : undefined;
+  }
+
+  function one(lang: string, s: Say, glossed: Set<string> | null): string {
+    const own = lookup(lang, s.key, s.params);
+    if (own !== undefined) return fill(lang, own, s.params, glossed);
+    const nb = lookup('nb', s.key, s.params);
+    const en = lookup('en', s.key, s.params);
+    if (nb === undefined && en === undefined) return '';
+    if (lang === 'nb' || lang === 'en') return fill(lang === 'nb' ? 'en' : 'nb', (lang === 'nb' ? en : nb) ?? '', s.params, glossed);
+    const note = lookup(lang, 'common.missingTranslation') ?? lookup('en', 'common.missingTranslation') ?? '';
+    return [note, nb && fill('nb', nb, s.params, null), en && fill('en', en, s.params, new Set())].filter(Boolean).join('\n');
+  }
+
+  return {
+    reply: (lang, say) => {
+      const glossed = new Set<string>();
+      return say.map((s) => one(lang, s, glossed)).filter(Boolean).join('\n\n');
+    },
+    label: (lang, s) => one(lang, s, null),
+    dir: (lang) => dirs.get(lang) ?? 'ltr',
+    has: (lang, key) => lookup(lang, key, { version: 'oslo-2014' }) !== undefined,
+  };
+}
+
+function intlLocale(lang: string): string {
+  return INTL_LOCALE[lang] ?? lang;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** Formats an ISO date, a date-time, or a comma-separated list of dates in the reader's language. */
+function formatDates(lang: string, value: string, style?: Intl.DateTimeFormatOptions): string {
+  const parts = value.split(',');
+  if (!parts.every((p) => ISO_DATE.test(p))) return value;
+  return parts
+    .map((p) => {
+      const hasTime = p.length > 10;
+      const date = hasTime ? new Date(p) : new Date(`${p}T12:00:00Z`);
+      const options: Intl.DateTimeFormatOptions = style ?? {
+        weekday: 'long',
+        day: 'numeric',
+        month: 'long',
+        year: 'numeric',
+        ...(hasTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : {}),
+      };
+      try {
+        return new Intl.DateTimeFormat(intlLocale(lang), { timeZone: ZONE, ...options }).format(date);
+      } catch {
+        return new Intl.DateTimeFormat('nb-NO', { timeZone: ZONE, ...options }).format(date);
+      }
+    })
+    .join(', ');
+}
+
+function caseInsensitive(glossary: Record<string, string>, t: string): string | undefined {
+  const lower = t.toLowerCase();
+  for (const [k, v] of Object.entries(glossary)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}

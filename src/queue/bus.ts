@@ -1,0 +1,77 @@
+import type { InboundJob, OutboundJob } from './jobs.ts';
+
+export interface JobHandlers {
+  inbound(job: InboundJob): Promise<void>;
+  outbound(job: OutboundJob): Promise<void>;
+}
+
+/**
+ * The queue seam. `enqueueInbound` answers once the job is durably accepted
+ * (or recognised as a duplicate); handlers run later, one at a time per
+ * conversation. The BullMQ implementation is the one reliability claims rest on;
+ * InProcessBus exists so that `npm start` runs without Redis.
+ */
+export interface JobBus {
+  enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }>;
+  enqueueOutbound(job: OutboundJob): Promise<void>;
+  start(handlers: JobHandlers): void;
+  close(): Promise<void>;
+}
+
+/** Remembered ids for dedup; the oldest are forgotten first (platforms retry within minutes). */
+const DEDUP_WINDOW = 50_000;
+
+/** In-memory bus for the single-process demo. Not durable: a crash loses queued jobs. */
+export class InProcessBus implements JobBus {
+  private handlers: JobHandlers | undefined;
+  private readonly seen = new Set<string>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly pending: Array<() => void> = [];
+  private closed = false;
+
+  constructor(private readonly onError: (err: unknown, kind: string) => void = () => {}) {}
+
+  async enqueueInbound(job: InboundJob) {
+    if (!this.remember(`in:${job.channel}:${job.messageId}`)) return { duplicate: true };
+    this.run(`${job.channel}:${job.conversationId}`, () => this.handlers?.inbound(job), 'inbound');
+    return { duplicate: false };
+  }
+
+  async enqueueOutbound(job: OutboundJob) {
+    if (!this.remember(`out:${job.replyId}`)) return;
+    this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
+  }
+
+  start(handlers: JobHandlers) {
+    this.handlers = handlers;
+    for (const go of this.pending.splice(0)) go();
+  }
+
+  async close() {
+    this.closed = true;
+    await Promise.allSettled([...this.chains.values()]);
+  }
+
+  /** Chains work per key so one conversation's turns never interleave. */
+  private run(key: string, work: () => Promise<void> | undefined, kind: string) {
+    if (this.closed) throw new Error('job bus is closed');
+    const go = () => {
+      const next = (this.chains.get(key) ?? Promise.resolve())
+        .then(work)
+        .catch((err) => this.onError(err, kind))
+        .finally(() => {
+          if (this.chains.get(key) === next) this.chains.delete(key);
+        });
+      this.chains.set(key, next);
+    };
+    if (this.handlers) go();
+    else this.pending.push(go);
+  }
+
+  private remember(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    if (this.seen.size > DEDUP_WINDOW) this.seen.delete(this.seen.values().next().value as string);
+    return true;
+  }
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** Longest message accepted from any channel; longer bodies are refused at the door, not truncated silently. */
+export const MAX_TEXT = 10_000;
+
+/** One inbound message, normalised by a channel adapter. `messageId` is the platform's id: the dedup key. */
+export const inboundJob = z.object({
+  channel: z.enum(['web', 'sms', 'slack', 'teams']),
+  messageId: z.string().min(1).max(200),
+  /** Channel-scoped conversation id; turns of one conversation are handled in order. */
+  conversationId: z.string().min(1).max(200),
+  /** Platform id of the sender (web login, phone, Slack/Teams user id). */
+  senderId: z.string().min(1).max(200),
+  text: z.string().max(MAX_TEXT),
+  choice: z.string().max(200).optional(),
+  at: z.iso.datetime({ offset: true }),
+});
+export type InboundJob = z.infer<typeof inboundJob>;
+
+export const outboundJob = z.object({
+  channel: z.enum(['web', 'sms', 'slack', 'teams']),
+  /** Derived from the inbound message id and the reply's index, so a redo cannot send twice. */
+  replyId: z.string().min(1),
+  conversationId: z.string().min(1),
+  lang: z.string(),
+  dir: z.enum(['ltr', 'rtl']),
+  text: z.string(),
+  choices: z.array(z.object({ value: z.string(), label: z.string() })).default([]),
+});
+export type OutboundJob = z.infer<typeof outboundJob>;

@@ -1,0 +1,43 @@
+import type { AbsenceNotice, LeaveNotice } from '../engine/types.ts';
+
+/** A message shown in a conversation (web chat history, staff inbox). */
+export interface StoredMessage {
+  seq: number;
+  id: string;
+  from: 'user' | 'bot';
+  at: string;
+  lang: string;
+  dir: 'ltr' | 'rtl';
+  text: string;
+  choices: Array<{ value: string; label: string }>;
+}
+
+/** Something for a member of staff: an absence or leave notice, a relayed message, an escalation. */
+export interface StaffItem {
+  id: string;
+  staffId: string;
+  at: string;
+  kind: 'absence' | 'leave' | 'message' | 'safety' | 'handoff';
+  guardianId?: string;
+  childId?: string;
+  notice?: AbsenceNotice | LeaveNotice;
+  /** The parent's words (original) and the language they were written in; never on absence notices. */
+  original?: { text: string; lang: string };
+}
+
+/**
+ * Persistence seam: conversation state, the chat history a channel shows, staff
+ * items, and identity links. Redis in production, memory for `npm start`.
+ */
+export interface Store {
+  loadState(conversationKey: string): Promise<string | null>;
+  saveState(conversationKey: string, json: string): Promise<void>;
+  /** Records that a message's effects were carried out; false if they already were (a redelivery). */
+  markDone(messageKey: string): Promise<boolean>;
+  appendMessage(conversationKey: string, message: Omit<StoredMessage, 'seq'>): Promise<StoredMessage | null>;
+  messagesAfter(conversationKey: string, seq: number): Promise<StoredMessage[]>;
+  addStaffItem(item: StaffItem): Promise<void>;
+  staffItems(staffId: string): Promise<StaffItem[]>;
+  linkIdentity(channel: string, platformId: string, personId: string): Promise<void>;
+  linkedPerson(channel: string, platformId: string): Promise<string | null>;
+}

@@ -1,0 +1,107 @@
+import type { ChannelAdapter } from './channels.ts';
+import type { DirectoryReader } from './directory/directory.ts';
+import { initialState, persist, restore } from './engine/state.ts';
+import { step } from './engine/step.ts';
+import type { Action, Person, StepContext, Turn } from './engine/types.ts';
+import type { Renderer } from './i18n/render.ts';
+import type { Logger } from './log.ts';
+import type { Nlu } from './nlu/index.ts';
+import type { JobBus, JobHandlers } from './queue/bus.ts';
+import { type InboundJob, inboundJob, type OutboundJob, outboundJob } from './queue/jobs.ts';
+import type { StaffItem, Store } from './store/store.ts';
+
+export interface WorkerDeps {
+  bus: JobBus;
+  store: Store;
+  directory: DirectoryReader;
+  nlu: Nlu;
+  renderer: Renderer;
+  context: Pick<StepContext, 'keywords' | 'languages' | 'clarifyBelow'>;
+  adapters: Map<string, ChannelAdapter>;
+  log: Logger;
+}
+
+/**
+ * The imperative shell around the engine: identify the sender, analyse the text,
+ * run one pure step, save the state, and carry out the actions. Every effect has an
+ * id derived from the inbound message id, so a redelivered job repeats nothing.
+ */
+export function createHandlers(deps: WorkerDeps): JobHandlers {
+  return {
+    inbound: async (raw) => handleTurn(deps, inboundJob.parse(raw)),
+    outbound: async (raw) => {
+      const job = outboundJob.parse(raw);
+      const adapter = deps.adapters.get(job.channel);
+      if (!adapter) throw new Error(`no adapter for channel ${job.channel}`);
+      const receipt = await adapter.send(job);
+      deps.log.debug({ channel: job.channel, replyId: job.replyId, status: receipt.status }, 'sent');
+    },
+  };
+}
+
+export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<void> {
+  const { store, directory, nlu, log } = deps;
+  const conversationKey = `${job.channel}:${job.conversationId}`;
+  const doneKey = `${job.channel}:${job.messageId}`;
+  const person = await identify(deps, job);
+  const stored = await store.loadState(conversationKey);
+  const state = stored ? restore(stored) : initialState(person.preferredLang ?? null);
+  const analysis = nlu.analyze(job.text, state.lang ?? person.preferredLang);
+  const turn: Turn = { id: job.messageId, at: job.at, text: job.text, analysis, ...(job.choice ? { choice: job.choice } : {}) };
+  const view = await directory.view(person);
+  const ctx: StepContext = { ...deps.context, person, directory: view };
+  const result = step(state, turn, ctx);
+
+  // Effects first, each under an id derived from this message; then the state. A crash in
+  // between replays the same step from the old state and the ids make the redo a no-op.
+  let replyIndex = 0;
+  for (const [i, action] of result.actions.entries()) {
+    if (action.type === 'reply') await reply(deps, job, action, replyIndex++);
+    else await staffEffect(deps, job, person, action, i);
+  }
+  await store.saveState(conversationKey, persist(result.state));
+  await store.markDone(doneKey);
+  log.info({ channel: job.channel, intent: analysis.intent, confidence: round(analysis.confidence), lang: analysis.lang, actions: result.actions.map((a) => a.type) }, 'turn');
+}
+
+async function identify(deps: WorkerDeps, job: InboundJob): Promise<Person> {
+  return deps.directory.identify(job.channel, job.senderId);
+}
+
+async function reply(deps: WorkerDeps, job: InboundJob, action: Extract<Action, { type: 'reply' }>, index: number) {
+  const { renderer } = deps;
+  const out: OutboundJob = {
+    channel: job.channel,
+    replyId: `${job.channel}:${job.messageId}:r${index}`,
+    conversationId: job.conversationId,
+    lang: action.lang,
+    dir: renderer.dir(action.lang),
+    text: renderer.reply(action.lang, action.say),
+    choices: (action.choices ?? []).map((c) => ({ value: c.value, label: renderer.label(action.lang, c.label) })),
+  };
+  await deps.bus.enqueueOutbound(out);
+}
+
+/** Notices, relayed messages and escalations land in the staff members' inboxes. */
+async function staffEffect(deps: WorkerDeps, job: InboundJob, person: Person, action: Action, index: number) {
+  if (action.type === 'setLanguage' || action.type === 'reply') return;
+  const targets = action.type === 'relayToStaff' ? [action.to] : action.to;
+  const staff = (await Promise.all(targets.map((t) => deps.directory.staffFor(person, t)))).flat();
+  const guardianId = person.kind === 'guardian' ? person.id : undefined;
+  for (const member of new Map(staff.map((s) => [s.id, s])).values()) {
+    const base = { id: `${job.channel}:${job.messageId}:a${index}:${member.id}`, staffId: member.id, at: job.at, ...(guardianId ? { guardianId } : {}) };
+    let item: StaffItem;
+    if (action.type === 'notifyStaff') {
+      // Absence and leave notices carry child, days and times only — never the parent's words.
+      item = { ...base, kind: action.notice.kind, childId: action.notice.childId, notice: action.notice };
+    } else if (action.type === 'relayToStaff') {
+      item = { ...base, kind: 'message', ...(action.childId ? { childId: action.childId } : {}), original: { text: action.text, lang: action.lang } };
+    } else {
+      item = { ...base, kind: action.reason, ...(action.childId ? { childId: action.childId } : {}), original: { text: action.text, lang: action.lang } };
+    }
+    await deps.store.addStaffItem(item);
+  }
+  if (staff.length === 0) deps.log.warn({ action: action.type }, 'no staff member found for action');
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
