@@ -15,7 +15,8 @@ const MIN_COVERAGE = 0.35;
 /** Trains the intent and language models from the example phrases in locales/ (about a second). */
 export function createNlu(bundle: LocaleBundle, opts: TrainOptions = {}): Nlu {
   const examples = intentExamples(bundle);
-  return nluFrom(examples, new Set(bundle.ui.keys()), opts);
+  // Detect every language we have phrases or texts for; replies use only those with texts (ui.json).
+  return nluFrom(examples, new Set([...bundle.ui.keys(), ...bundle.intents.keys()]), opts);
 }
 
 export function nluFrom(
