@@ -59,7 +59,9 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
   }
   if (choice.startsWith('intent:')) {
     const intent = choice.slice(7) as Intent;
-    if ((INTENTS as readonly string[]).includes(intent)) return dialogFor(intent).start(input);
+    // A pressed topic button is as good as a certain classification.
+    const chosen = { ...turn.analysis, intent, confidence: 1 };
+    if ((INTENTS as readonly string[]).includes(intent)) return dialogFor(intent).start({ ...input, turn: { ...turn, analysis: chosen } });
   }
 
   const active = previous.active;
