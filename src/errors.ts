@@ -1,0 +1,72 @@
+/**
+ * Every failure Skolebro names, in one place. A code is stable (logs, metrics and
+ * dashboards key on it); the message is for people. Add new codes here.
+ */
+export const ErrorCode = {
+  /** A queue job did not match its zod schema: poison, dead-lettered, never retried. */
+  JobSchema: 'job_schema',
+  /** No adapter is mounted for the channel a job names. */
+  ChannelUnknown: 'channel_unknown',
+  /** The platform refused the address (unknown number, deleted user): retrying cannot help. */
+  AddressInvalid: 'address_invalid',
+  /** The recipient opted out (SMS STOP, blocked bot): never retried. */
+  OptedOut: 'opted_out',
+  /** The platform asked us to slow down (HTTP 429). */
+  RateLimited: 'rate_limited',
+  /** The platform or a dependency is briefly unavailable (5xx, timeout, connection reset). */
+  Unavailable: 'unavailable',
+  /** A bad setting or option, found at start-up. */
+  Config: 'config',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorOptions {
+  /** Facts for the log: ids, counts, statuses. Never message text or phone numbers. */
+  context?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/**
+ * Base of every coded error. `retryable` tells a queue whether another attempt
+ * may succeed; `context` carries ids for the log, never personal content.
+ */
+export class SkolebroError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, retryable: boolean, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SkolebroError';
+    this.code = code;
+    this.retryable = retryable;
+    this.context = options.context ?? {};
+  }
+}
+
+/** A failure another attempt cannot fix (bad address, opt-out, invalid job): not retried. */
+export class PermanentError extends SkolebroError {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, false, options);
+    this.name = 'PermanentError';
+  }
+}
+
+/** A failure that may pass (timeout, 5xx, 429): retried with exponential backoff. */
+export class TransientError extends SkolebroError {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, true, options);
+    this.name = 'TransientError';
+  }
+}
+
+/**
+ * Whether a failed job should be tried again. Uncoded errors count as retryable:
+ * handlers are idempotent, so a wasted retry costs less than a dropped message.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof SkolebroError) return err.retryable;
+  // bullmq's "don't retry" marker, matched by name so that it works across module copies.
+  if (err instanceof Error && err.name === 'UnrecoverableError') return false;
+  return true;
+}

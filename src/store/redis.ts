@@ -1,0 +1,219 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { StaffItem, Store, StoredMessage } from './store.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const optionsSchema = z.object({
+  /**
+   * Put in front of every key, e.g. `skolebro:`. No braces: each conversation and
+   * each staff inbox carries its own Redis Cluster hash tag, and a tag in the prefix
+   * would pin every key to one slot.
+   */
+  prefix: z
+    .string()
+    .min(1)
+    .refine((p) => !/[{}]/.test(p), 'the store prefix must not contain { or }: keys carry their own hash tags'),
+  /** Days a message (and an idle staff inbox) is kept. Default 180. */
+  retentionDays: z.number().positive().default(180),
+  /** Days a `markDone` record is kept; longer than any platform retries a delivery. Default 7. */
+  doneDays: z.number().positive().default(7),
+});
+export type RedisStoreOptions = z.input<typeof optionsSchema>;
+
+/** Conversations handled per round of `purgeOlderThan`, and messages removed per script call. */
+const PURGE_BATCH = 500;
+
+/**
+ * KEYS: seq, ids (hash id -> seq), msgs (zset seq -> json), bytime (zset at -> seq).
+ * ARGV: id, json without seq (an object literal), at in ms, ttl in ms.
+ * Returns the new seq, or nil when the id was stored before.
+ */
+const APPEND_LUA = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return nil end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[1], seq)
+redis.call('ZADD', KEYS[3], seq, '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2))
+redis.call('ZADD', KEYS[4], ARGV[3], seq)
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+return seq
+`;
+
+/**
+ * KEYS: ids, msgs, bytime. ARGV: cutoff in ms (exclusive), batch size.
+ * Removes up to a batch of messages older than the cutoff; returns how many.
+ */
+const PURGE_LUA = `
+local seqs = redis.call('ZRANGE', KEYS[3], '-inf', '(' .. ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+for _, s in ipairs(seqs) do
+  for _, row in ipairs(redis.call('ZRANGE', KEYS[2], s, s, 'BYSCORE')) do
+    redis.call('HDEL', KEYS[1], cjson.decode(row).id)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], s, s)
+  redis.call('ZREM', KEYS[3], s)
+end
+return #seqs
+`;
+
+/** KEYS: items (list), ids (set). ARGV: item id, json, ttl in ms. Appends once per id. */
+const STAFF_LUA = `
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+`;
+
+interface StoreCommands {
+  skolebroAppendMessage(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number | null>;
+  skolebroPurgeMessages(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
+  skolebroAddStaffItem(k1: string, k2: string, ...argv: string[]): Promise<null>;
+}
+
+/**
+ * The Store over Redis (ioredis).
+ *
+ * Key layout, all under `prefix` (`P`):
+ * - `P{conv:<key>}:state` conversation state (JSON, no expiry);
+ * - `P{conv:<key>}:seq|:ids|:msgs|:bytime` the message log; one hash tag per
+ *   conversation, so its keys share a Cluster slot and one Lua script updates them
+ *   atomically. They expire `retentionDays` after the last message;
+ * - `Pmsgindex` zset conversation key -> time of its oldest message, so that
+ *   `purgeOlderThan` visits only conversations with something to remove;
+ * - `Pdone:<messageKey>` one per handled message, `doneDays` (SET NX);
+ * - `P{staff:<id>}:items|:ids` a staff inbox, deduplicated by item id;
+ * - `Pidentity:<channel>` hash platform id -> person id.
+ *
+ * Writes of one conversation's state are not locked here: the job bus runs one
+ * conversation's turns one at a time.
+ */
+export class RedisStore implements Store {
+  private readonly prefix: string;
+  private readonly retentionMs: number;
+  private readonly doneSeconds: number;
+  private readonly cmd: StoreCommands;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisStoreOptions,
+  ) {
+    const opts = optionsSchema.parse(options);
+    this.prefix = opts.prefix;
+    this.retentionMs = Math.round(opts.retentionDays * DAY_MS);
+    this.doneSeconds = Math.round((opts.doneDays * DAY_MS) / 1000);
+    redis.defineCommand('skolebroAppendMessage', { numberOfKeys: 4, lua: APPEND_LUA });
+    redis.defineCommand('skolebroPurgeMessages', { numberOfKeys: 3, lua: PURGE_LUA });
+    redis.defineCommand('skolebroAddStaffItem', { numberOfKeys: 2, lua: STAFF_LUA });
+    this.cmd = redis as unknown as StoreCommands;
+  }
+
+  async loadState(conversationKey: string) {
+    return this.redis.get(this.conv(conversationKey, 'state'));
+  }
+
+  async saveState(conversationKey: string, json: string) {
+    await this.redis.set(this.conv(conversationKey, 'state'), json);
+  }
+
+  async markDone(messageKey: string) {
+    const ok = await this.redis.set(`${this.prefix}done:${messageKey}`, '1', 'EX', this.doneSeconds, 'NX');
+    return ok === 'OK';
+  }
+
+  async appendMessage(conversationKey: string, message: Omit<StoredMessage, 'seq'>) {
+    const atMs = Date.parse(message.at);
+    if (!Number.isFinite(atMs)) throw new TypeError(`appendMessage: 'at' is not a date: ${message.at}`);
+    // Drop a stray seq so the one the script writes is the only one in the JSON.
+    const { seq: _ignored, ...rest } = message as StoredMessage;
+    const seq = await this.cmd.skolebroAppendMessage(
+      this.conv(conversationKey, 'seq'),
+      this.conv(conversationKey, 'ids'),
+      this.conv(conversationKey, 'msgs'),
+      this.conv(conversationKey, 'bytime'),
+      message.id,
+      JSON.stringify(rest),
+      String(atMs),
+      String(this.retentionMs),
+    );
+    if (seq === null) return null;
+    // LT keeps the oldest time: the index says when this conversation first has something to purge.
+    await this.redis.zadd(this.indexKey, 'LT', atMs, conversationKey);
+    return { ...rest, seq };
+  }
+
+  async messagesAfter(conversationKey: string, seq: number) {
+    const rows = await this.redis.zrange(this.conv(conversationKey, 'msgs'), `(${seq}`, '+inf', 'BYSCORE');
+    return rows.map((row) => JSON.parse(row) as StoredMessage);
+  }
+
+  /**
+   * Removes every message whose `at` is before `cutoff`, in all conversations, and
+   * returns how many. Safe to run while messages are being appended.
+   */
+  async purgeOlderThan(cutoff: Date): Promise<number> {
+    const cutoffMs = cutoff.getTime();
+    const visited = new Set<string>();
+    let removed = 0;
+    for (;;) {
+      const due = await this.redis.zrange(this.indexKey, '-inf', `(${cutoffMs}`, 'BYSCORE', 'LIMIT', 0, PURGE_BATCH);
+      const fresh = due.filter((key) => !visited.has(key));
+      if (fresh.length === 0) return removed;
+      for (const key of fresh) {
+        visited.add(key);
+        removed += await this.purgeConversation(key, cutoffMs);
+      }
+    }
+  }
+
+  async addStaffItem(item: StaffItem) {
+    await this.cmd.skolebroAddStaffItem(
+      this.staff(item.staffId, 'items'),
+      this.staff(item.staffId, 'ids'),
+      item.id,
+      JSON.stringify(item),
+      String(this.retentionMs),
+    );
+  }
+
+  async staffItems(staffId: string) {
+    const rows = await this.redis.lrange(this.staff(staffId, 'items'), 0, -1);
+    return rows.map((row) => JSON.parse(row) as StaffItem);
+  }
+
+  async linkIdentity(channel: string, platformId: string, personId: string) {
+    await this.redis.hset(`${this.prefix}identity:${channel}`, platformId, personId);
+  }
+
+  async linkedPerson(channel: string, platformId: string) {
+    return this.redis.hget(`${this.prefix}identity:${channel}`, platformId);
+  }
+
+  private async purgeConversation(key: string, cutoffMs: number): Promise<number> {
+    const ids = this.conv(key, 'ids');
+    const msgs = this.conv(key, 'msgs');
+    const bytime = this.conv(key, 'bytime');
+    let removed = 0;
+    for (;;) {
+      const n = await this.cmd.skolebroPurgeMessages(ids, msgs, bytime, String(cutoffMs), String(PURGE_BATCH));
+      removed += n;
+      if (n < PURGE_BATCH) break;
+    }
+    // The index lives in another slot, so it cannot change in the script. Remove the
+    // entry, then put back the oldest remaining time: an append racing with this either
+    // lands before the read (seen here) or its own ZADD LT comes after the ZREM.
+    await this.redis.zrem(this.indexKey, key);
+    const oldest = await this.redis.zrange(bytime, 0, 0, 'WITHSCORES');
+    if (oldest[1] !== undefined) await this.redis.zadd(this.indexKey, 'LT', Number(oldest[1]), key);
+    return removed;
+  }
+
+  private get indexKey() {
+    return `${this.prefix}msgindex`;
+  }
+
+  private conv(conversationKey: string, part: string) {
+    return `${this.prefix}{conv:${conversationKey}}:${part}`;
+  }
+
+  private staff(staffId: string, part: string) {
+    return `${this.prefix}{staff:${staffId}}:${part}`;
+  }
+}
