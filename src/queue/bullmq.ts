@@ -1,0 +1,393 @@
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ErrorCode, isRetryable, PermanentError, SkolebroError } from '../errors.ts';
+import type { JobBus, JobHandlers } from './bus.ts';
+import { type InboundJob, inboundJob, type OutboundJob, outboundJob } from './jobs.ts';
+
+export type Channel = InboundJob['channel'];
+export const CHANNELS: readonly Channel[] = inboundJob.shape.channel.options;
+
+const limiterSchema = z.object({
+  /** Jobs started per `duration` across every worker of the queue. */
+  max: z.number().int().positive(),
+  /** Window in milliseconds. */
+  duration: z.number().int().positive(),
+});
+
+const busOptionsSchema = z.object({
+  /**
+   * Key prefix of every queue, the dead-letter list and the dedup markers. Keep it
+   * hash-tagged (`{...}`) so that on Redis Cluster all of them share one slot, as
+   * BullMQ's multi-key scripts require. Default `{skolebro}`.
+   */
+  prefix: z.string().min(1).default('{skolebro}'),
+  /** Inbound partitions (queues `inbound-0` .. `inbound-<n-1>`). Change only with the queues drained. Default 8. */
+  partitions: z.number().int().min(1).max(1024).default(8),
+  /** Tries per job, the first included. Default 5. */
+  attempts: z.number().int().min(1).default(5),
+  /** First inbound retry delay in ms, doubled per retry; retries hold the partition. Default 200. */
+  inboundBackoffMs: z.number().int().min(0).default(200),
+  /** First outbound retry delay in ms, doubled per retry (BullMQ exponential backoff). Default 1000. */
+  outboundBackoffMs: z.number().int().min(0).default(1000),
+  /** Per-channel outbound settings; a channel not named gets no limiter and concurrency 1. */
+  outbound: z
+    .partialRecord(
+      z.enum(CHANNELS as [Channel, ...Channel[]]),
+      z.object({
+        /** BullMQ rate limiter for the channel's queue, shared by all workers. Default none. */
+        limiter: limiterSchema.optional(),
+        /** Sends in flight per worker process. Above 1, one conversation's replies may overtake each other. Default 1. */
+        concurrency: z.number().int().min(1).default(1),
+      }),
+    )
+    .default({}),
+  /** How long a repeated platform message id is answered with `duplicate: true`, in seconds. Default 86400. */
+  dedupWindowSeconds: z.number().int().positive().default(86_400),
+  /** Worker lock; a crashed worker's job is taken up again after about this long, in ms. Default 30000. */
+  lockDurationMs: z.number().int().positive().default(30_000),
+  /** How often workers look for jobs whose lock expired, in ms. Default 30000. */
+  stalledIntervalMs: z.number().int().positive().default(30_000),
+  /** Dead-letter entries kept (newest first). Default 10000. */
+  deadLetterMax: z.number().int().positive().default(10_000),
+});
+export type BullJobBusOptions = z.input<typeof busOptionsSchema> & {
+  /** Clock for dead-letter timestamps. Default: the system clock. */
+  now?: () => Date;
+};
+type Options = z.output<typeof busOptionsSchema>;
+
+/** One entry of the dead-letter list: a job that can never succeed, and why. */
+export interface DeadLetter {
+  queue: string;
+  jobId: string;
+  name: string;
+  reason: string;
+  at: string;
+}
+
+export interface QueueDepth {
+  queue: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
+export interface QueueStats {
+  queues: QueueDepth[];
+  deadLetter: number;
+}
+
+// BullMQ queue names cannot contain ':' (it separates the parts of its Redis keys),
+// hence `outbound-sms` and not `outbound:sms` as ARCHITECTURE.md draws it.
+export const inboundQueueName = (partition: number) => `inbound-${partition}`;
+export const outboundQueueName = (channel: Channel) => `outbound-${channel}`;
+export const deadLetterKey = (prefix: string) => `${prefix}:dead-letter`;
+
+/**
+ * A BullMQ job id from any string, one to one: ':' is reserved in ids (BullMQ refuses
+ * it), so '%' and ':' are percent-escaped, and an all-digit id (also refused) gets a
+ * `%N` mark that no escaped id can otherwise contain.
+ */
+export function safeJobId(raw: string): string {
+  const id = raw.replaceAll('%', '%25').replaceAll(':', '%3A');
+  return /^\d+$/.test(id) ? `%N${id}` : id;
+}
+
+export const inboundJobId = (job: Pick<InboundJob, 'channel' | 'messageId'>) =>
+  safeJobId(`${job.channel}-${job.messageId}`);
+export const outboundJobId = (job: Pick<OutboundJob, 'replyId'>) => safeJobId(job.replyId);
+
+const utf8 = new TextEncoder();
+
+/** Stable partition of a conversation: FNV-1a (32 bit) of the UTF-8 key, modulo `partitions`. Pure. */
+export function partitionOf(channel: string, conversationId: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of utf8.encode(`${channel}:${conversationId}`)) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
+}
+
+/**
+ * The JobBus over BullMQ; the one that reliability claims rest on.
+ *
+ * **Order per conversation.** Open-source BullMQ has no per-key groups, so inbound
+ * jobs go to one of `partitions` queues (`inbound-0..n-1`) chosen by a stable hash of
+ * `channel:conversationId`. Every partition queue has a global concurrency of 1 and
+ * its worker a concurrency of 1: a partition is a FIFO that runs one job at a time,
+ * however many worker processes there are. One conversation always maps to the same
+ * partition, so its turns run one at a time in arrival order, while conversations in
+ * different partitions run concurrently (up to `partitions` turns at once). A worker
+ * that dies mid-job leaves the job active (the partition waits) until its lock
+ * expires; BullMQ then puts it back at the head of the partition.
+ *
+ * **Retries.** An inbound job that fails with a retryable error is retried in place,
+ * with exponential backoff, holding its partition: a BullMQ retry would go to the
+ * back of the queue and let the conversation's next turn overtake it. The cost is
+ * head-of-line delay for the other conversations of that partition, at most the sum
+ * of the backoffs (default 0.2+0.4+0.8+1.6 s). Outbound jobs use BullMQ's own retries
+ * (attempts + exponential backoff), so a retried send can land after a later reply.
+ * Errors that are not retryable (`PermanentError`) fail at once; jobs that fail their
+ * zod schema are recorded in the dead-letter list and fail at once.
+ *
+ * **Duplicates.** Job ids are derived from the message (inbound: `channel-messageId`,
+ * outbound: the reply id). BullMQ ignores an add whose id exists; a marker key kept
+ * for `dedupWindowSeconds` also covers jobs that have completed and been removed.
+ *
+ * The caller owns `connection` and closes it after `close()`. Queues share it; the
+ * workers use their own duplicates (blocking, `maxRetriesPerRequest: null`).
+ */
+export class BullJobBus implements JobBus {
+  private readonly opts: Options;
+  private readonly now: () => Date;
+  private readonly inbound: Queue[];
+  private readonly outbound: Map<Channel, Queue>;
+  private readonly workers: Worker[] = [];
+  private workerTemplate: Redis | undefined;
+  private starting: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly connection: Redis,
+    options: BullJobBusOptions = {},
+    private readonly onError: (err: unknown, kind: string) => void = () => {},
+  ) {
+    const parsed = busOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      throw new PermanentError(ErrorCode.Config, `job bus options: ${z.prettifyError(parsed.error)}`);
+    }
+    this.opts = parsed.data;
+    this.now = options.now ?? (() => new Date());
+    const keep = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 86_400, count: 10_000 } };
+    this.inbound = Array.from({ length: this.opts.partitions }, (_, i) =>
+      this.queue(inboundQueueName(i), { ...keep, attempts: 1 }),
+    );
+    this.outbound = new Map(
+      CHANNELS.map((channel) => [
+        channel,
+        this.queue(outboundQueueName(channel), {
+          ...keep,
+          attempts: this.opts.attempts,
+          backoff: { type: 'exponential', delay: this.opts.outboundBackoffMs },
+        }),
+      ]),
+    );
+  }
+
+  /** Validates the job, then adds it to its conversation's partition once. */
+  async enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }> {
+    const valid = this.validate(inboundJob, job, 'inbound');
+    const queue = this.inbound[partitionOf(valid.channel, valid.conversationId, this.opts.partitions)] as Queue;
+    return this.addOnce(queue, 'turn', valid, inboundJobId(valid), 'inbound');
+  }
+
+  async enqueueOutbound(job: OutboundJob): Promise<void> {
+    const valid = this.validate(outboundJob, job, 'outbound');
+    const queue = this.outbound.get(valid.channel) as Queue;
+    await this.addOnce(queue, 'send', valid, outboundJobId(valid), 'outbound');
+  }
+
+  /**
+   * Starts a worker per inbound partition and per outbound channel. Returns at once;
+   * `waitUntilReady()` resolves when every worker is connected and taking jobs.
+   */
+  start(handlers: JobHandlers): void {
+    if (this.closed) throw new Error('job bus is closed');
+    if (this.starting) throw new Error('job bus already started');
+    // ioredis' default of 20 retries per command would make a worker's blocking
+    // fetch fail during a Redis restart; BullMQ requires null and duplicates this template.
+    const template = this.connection.duplicate({ maxRetriesPerRequest: null, lazyConnect: true });
+    this.workerTemplate = template;
+    const common = {
+      connection: template,
+      prefix: this.opts.prefix,
+      autorun: false,
+      lockDuration: this.opts.lockDurationMs,
+      stalledInterval: this.opts.stalledIntervalMs,
+    };
+    for (const queue of this.inbound) {
+      this.watch(
+        new Worker(queue.name, (job) => this.processInbound(handlers, job), { ...common, concurrency: 1 }),
+        'inbound',
+      );
+    }
+    for (const channel of CHANNELS) {
+      const settings = this.opts.outbound[channel];
+      const worker = new Worker(outboundQueueName(channel), (job) => this.processOutbound(handlers, job), {
+        ...common,
+        concurrency: settings?.concurrency ?? 1,
+        ...(settings?.limiter ? { limiter: settings.limiter } : {}),
+      });
+      this.watch(worker, 'outbound');
+    }
+    this.starting = (async () => {
+      // Global concurrency lives in the queue's meta in Redis, so it binds every process.
+      await Promise.all(this.inbound.map((q) => q.setGlobalConcurrency(1)));
+      for (const worker of this.workers) {
+        worker.run().catch((err) => this.onError(err, `worker:${worker.name}`));
+      }
+      await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    })();
+    this.starting.catch((err) => this.onError(err, 'start'));
+  }
+
+  /** Resolves when `start` has its workers running. */
+  async waitUntilReady(): Promise<void> {
+    await Promise.all(this.inbound.map((q) => q.waitUntilReady()));
+    await this.starting;
+  }
+
+  /** Stops taking jobs, lets in-flight jobs finish, then closes queues. Leaves `connection` open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.starting?.catch(() => {});
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.inbound, ...this.outbound.values()].map((q) => q.close()));
+    this.workerTemplate?.disconnect();
+  }
+
+  /** Depth of every queue of this bus and the dead-letter count. */
+  async stats(): Promise<QueueStats> {
+    return collectStats(this.connection, this.opts.prefix, [...this.inbound, ...this.outbound.values()]);
+  }
+
+  private async processInbound(handlers: JobHandlers, job: Job): Promise<{ tries: number }> {
+    const turn = await this.parseOrDeadLetter(inboundJob, job);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handlers.inbound(turn);
+        return { tries: attempt };
+      } catch (err) {
+        if (!isRetryable(err)) throw unrecoverable(err);
+        if (attempt >= this.opts.attempts) throw err;
+        await sleep(this.opts.inboundBackoffMs * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  private async processOutbound(handlers: JobHandlers, job: Job): Promise<void> {
+    const send = await this.parseOrDeadLetter(outboundJob, job);
+    try {
+      await handlers.outbound(send);
+    } catch (err) {
+      throw isRetryable(err) ? err : unrecoverable(err);
+    }
+  }
+
+  /** Every processor starts here: a job that fails its schema is dead-lettered and never retried. */
+  private async parseOrDeadLetter<T>(schema: z.ZodType<T>, job: Job): Promise<T> {
+    const parsed = schema.safeParse(job.data);
+    if (parsed.success) return parsed.data;
+    const reason = `${ErrorCode.JobSchema}: ${z.prettifyError(parsed.error)}`.slice(0, 2000);
+    const entry: DeadLetter = {
+      queue: job.queueName,
+      jobId: job.id ?? '',
+      name: job.name,
+      reason,
+      at: this.now().toISOString(),
+    };
+    const key = deadLetterKey(this.opts.prefix);
+    await this.connection
+      .multi()
+      .lpush(key, JSON.stringify(entry))
+      .ltrim(key, 0, this.opts.deadLetterMax - 1)
+      .exec();
+    throw new UnrecoverableError(reason);
+  }
+
+  /**
+   * Adds a job under its derived id unless it was seen. The marker is set after the
+   * add, so a crash in between cannot lose the job; of racing callers, only the one
+   * whose SET NX wins hears `duplicate: false`.
+   */
+  private async addOnce(queue: Queue, name: string, data: unknown, jobId: string, kind: string) {
+    if (this.closed) throw new Error('job bus is closed');
+    const marker = `${this.opts.prefix}:seen:${kind}:${jobId}`;
+    if ((await this.connection.exists(marker)) === 1) return { duplicate: true };
+    await queue.add(name, data, { jobId });
+    const won = await this.connection.set(marker, '1', 'EX', this.opts.dedupWindowSeconds, 'NX');
+    return { duplicate: won !== 'OK' };
+  }
+
+  private validate<T>(schema: z.ZodType<T>, job: unknown, kind: string): T {
+    const parsed = schema.safeParse(job);
+    if (parsed.success) return parsed.data;
+    throw new PermanentError(ErrorCode.JobSchema, `${kind} job refused: ${z.prettifyError(parsed.error)}`);
+  }
+
+  private queue(name: string, defaultJobOptions: NonNullable<ConstructorParameters<typeof Queue>[1]>['defaultJobOptions']) {
+    const queue = new Queue(name, {
+      connection: this.connection,
+      prefix: this.opts.prefix,
+      ...(defaultJobOptions ? { defaultJobOptions } : {}),
+    });
+    queue.on('error', (err) => this.onError(err, `queue:${name}`));
+    return queue;
+  }
+
+  private watch(worker: Worker, kind: string) {
+    worker.on('error', (err) => this.onError(err, `worker:${worker.name}`));
+    worker.on('failed', (_job, err) => this.onError(err, kind));
+    this.workers.push(worker);
+  }
+}
+
+/**
+ * Queue depths and the dead-letter count for the CLI and metrics, without starting a
+ * bus: opens the queues on `connection`, counts, and closes them again.
+ */
+export async function queueStats(
+  connection: Redis,
+  options: Pick<BullJobBusOptions, 'prefix' | 'partitions'> = {},
+): Promise<QueueStats> {
+  const opts = busOptionsSchema.parse(options);
+  const names = [
+    ...Array.from({ length: opts.partitions }, (_, i) => inboundQueueName(i)),
+    ...CHANNELS.map(outboundQueueName),
+  ];
+  const queues = names.map((name) => new Queue(name, { connection, prefix: opts.prefix }));
+  try {
+    return await collectStats(connection, opts.prefix, queues);
+  } finally {
+    await Promise.all(queues.map((q) => q.close()));
+  }
+}
+
+/** The newest dead-letter entries, newest first. */
+export async function deadLetters(
+  connection: Redis,
+  options: Pick<BullJobBusOptions, 'prefix'> = {},
+  limit = 100,
+): Promise<DeadLetter[]> {
+  const { prefix } = busOptionsSchema.parse(options);
+  const rows = await connection.lrange(deadLetterKey(prefix), 0, limit - 1);
+  return rows.map((row) => JSON.parse(row) as DeadLetter);
+}
+
+async function collectStats(connection: Redis, prefix: string, queues: Queue[]): Promise<QueueStats> {
+  const depths = await Promise.all(
+    queues.map(async (queue) => {
+      const c = await queue.getJobCounts('wait', 'paused', 'prioritized', 'active', 'delayed', 'failed');
+      return {
+        queue: queue.name,
+        waiting: (c.wait ?? 0) + (c.paused ?? 0) + (c.prioritized ?? 0),
+        active: c.active ?? 0,
+        delayed: c.delayed ?? 0,
+        failed: c.failed ?? 0,
+      };
+    }),
+  );
+  return { queues: depths, deadLetter: await connection.llen(deadLetterKey(prefix)) };
+}
+
+/** BullMQ's "do not retry" error, carrying the code of the original. */
+function unrecoverable(err: unknown): UnrecoverableError {
+  if (err instanceof UnrecoverableError) return err;
+  const code = err instanceof SkolebroError ? `${err.code}: ` : '';
+  return new UnrecoverableError(`${code}${err instanceof Error ? err.message : String(err)}`);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
