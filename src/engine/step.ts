@@ -11,6 +11,10 @@ const SHORT_MESSAGE_LETTERS = 12;
 const PICKED_OVERRIDE_LETTERS = 30;
 /** Below this, a top intent of safety.concern is still escalated: a missed bullying report costs more than a needless one. */
 const SAFETY_FLOOR = 0.2;
+/** How far ahead of the runner-up a middling top intent must be to be answered without asking. */
+const LEAD_FACTOR = 2.5;
+/** Intents below this are not worth offering in a clarifying question. */
+const GUESS_FLOOR = 0.1;
 
 /**
  * The dialog engine: one pure step of one conversation. Returns the new state and
@@ -75,22 +79,31 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
   if (active) {
     const resumed = dialogNamed(active.name)?.resume?.(input, active);
     if (resumed) return resumed;
-    const isNewQuestion = intent !== 'unknown' && confidence >= ctx.clarifyBelow;
+    const isNewQuestion = intent !== 'unknown' && isConfident(turn.analysis, ctx.clarifyBelow);
     const again = isNewQuestion ? undefined : dialogNamed(active.name)?.ask?.(input, active);
     if (again) return { ...again, say: [{ key: 'common.notUnderstood' }, ...again.say] };
   }
 
-  const second = ranked[1];
-  if (intent !== 'unknown' && confidence < ctx.clarifyBelow && second && second.intent !== 'unknown') {
-    return {
-      say: [{ key: 'common.clarify' }],
-      choices: [intent, second.intent, 'human.handoff']
-        .filter((v, i, all) => all.indexOf(v) === i)
-        .map((i) => ({ value: `intent:${i}`, label: { key: `menu.${i}` } })),
-      next: null,
-    };
-  }
-  return dialogFor(confidence < ctx.clarifyBelow / 2 ? 'unknown' : intent).start(input);
+  if (intent !== 'unknown' && isConfident(turn.analysis, ctx.clarifyBelow)) return dialogFor(intent).start(input);
+  const options = ranked.filter((r) => r.intent !== 'unknown' && r.p >= GUESS_FLOOR).slice(0, 2);
+  if (options.length === 0) return dialogFor('unknown').start(input);
+  return {
+    say: [{ key: 'common.clarify' }],
+    choices: [...options.map((o) => o.intent), 'human.handoff']
+      .filter((v, i, all) => all.indexOf(v) === i)
+      .map((i) => ({ value: `intent:${i}`, label: { key: `menu.${i}` } })),
+    next: null,
+  };
+}
+
+/**
+ * Sure enough to answer: a high top probability, or a fair one well ahead of the
+ * runner-up (with sixteen intents, probability mass spreads even when the ranking is right).
+ */
+function isConfident(a: Turn['analysis'], clarifyBelow: number): boolean {
+  const [first, second] = a.ranked;
+  if (a.confidence >= clarifyBelow) return true;
+  return a.confidence >= clarifyBelow / 2 && a.confidence >= LEAD_FACTOR * (second?.p ?? 0) && first?.intent === a.intent;
 }
 
 function chooseLanguage(state: ConversationState, turn: Turn, ctx: StepContext): string {

@@ -1,12 +1,18 @@
 import type { Say } from '../engine/types.ts';
 import type { LocaleBundle } from './locales.ts';
 
-/** Intl locale per language code; Thai is forced to the Gregorian calendar, Arabic to Latin digits as on Norwegian forms. */
+/**
+ * Intl locale per language code. Thai, Persian, Dari and Pashto default to other
+ * calendars; parents must match dates to Norwegian school letters, so all use the
+ * Gregorian one. Arabic gets Latin digits, as on Norwegian forms.
+ */
 const INTL_LOCALE: Record<string, string> = {
   nb: 'nb-NO',
   en: 'en-GB',
   ar: 'ar-u-nu-latn',
-  prs: 'fa-AF',
+  fa: 'fa-u-ca-gregory',
+  prs: 'fa-AF-u-ca-gregory',
+  ps: 'ps-u-ca-gregory',
   ku: 'ckb',
   kmr: 'ku',
   th: 'th-u-ca-gregory',

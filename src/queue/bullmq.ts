@@ -1,4 +1,4 @@
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type DefaultJobOptions, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, isRetryable, PermanentError, SkolebroError } from '../errors.ts';
@@ -33,7 +33,7 @@ const busOptionsSchema = z.object({
   /** Per-channel outbound settings; a channel not named gets no limiter and concurrency 1. */
   outbound: z
     .partialRecord(
-      z.enum(CHANNELS as [Channel, ...Channel[]]),
+      inboundJob.shape.channel,
       z.object({
         /** BullMQ rate limiter for the channel's queue, shared by all workers. Default none. */
         limiter: limiterSchema.optional(),
@@ -318,12 +318,8 @@ export class BullJobBus implements JobBus {
     throw new PermanentError(ErrorCode.JobSchema, `${kind} job refused: ${z.prettifyError(parsed.error)}`);
   }
 
-  private queue(name: string, defaultJobOptions: NonNullable<ConstructorParameters<typeof Queue>[1]>['defaultJobOptions']) {
-    const queue = new Queue(name, {
-      connection: this.connection,
-      prefix: this.opts.prefix,
-      ...(defaultJobOptions ? { defaultJobOptions } : {}),
-    });
+  private queue(name: string, defaultJobOptions: DefaultJobOptions) {
+    const queue = new Queue(name, { connection: this.connection, prefix: this.opts.prefix, defaultJobOptions });
     queue.on('error', (err) => this.onError(err, `queue:${name}`));
     return queue;
   }
@@ -370,10 +366,10 @@ export async function deadLetters(
 async function collectStats(connection: Redis, prefix: string, queues: Queue[]): Promise<QueueStats> {
   const depths = await Promise.all(
     queues.map(async (queue) => {
-      const c = await queue.getJobCounts('wait', 'paused', 'prioritized', 'active', 'delayed', 'failed');
+      const c = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');
       return {
         queue: queue.name,
-        waiting: (c.wait ?? 0) + (c.paused ?? 0) + (c.prioritized ?? 0),
+        waiting: (c.wait ?? 0) + (c.prioritized ?? 0),
         active: c.active ?? 0,
         delayed: c.delayed ?? 0,
         failed: c.failed ?? 0,

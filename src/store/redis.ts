@@ -200,8 +200,10 @@ export class RedisStore implements Store {
     // entry, then put back the oldest remaining time: an append racing with this either
     // lands before the read (seen here) or its own ZADD LT comes after the ZREM.
     await this.redis.zrem(this.indexKey, key);
-    const oldest = await this.redis.zrange(bytime, 0, 0, 'WITHSCORES');
-    if (oldest[1] !== undefined) await this.redis.zadd(this.indexKey, 'LT', Number(oldest[1]), key);
+    // Two calls instead of WITHSCORES, whose reply shape differs between RESP2 and RESP3.
+    const [first] = await this.redis.zrange(bytime, 0, '0');
+    const oldest = first === undefined ? null : await this.redis.zscore(bytime, first);
+    if (oldest !== null) await this.redis.zadd(this.indexKey, 'LT', Number(oldest), key);
     return removed;
   }
 

@@ -6,7 +6,7 @@ let app: Awaited<ReturnType<typeof startApp>>;
 let session: string;
 
 const post = (path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-  fetch(`${app.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
+  fetch(`${app.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
 beforeAll(async () => {
   app = await startApp({ now: () => new Date('2026-11-23T07:00:00Z') });

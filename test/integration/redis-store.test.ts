@@ -1,0 +1,174 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../src/store/redis.ts';
+import type { StaffItem, StoredMessage } from '../../src/store/store.ts';
+import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+
+let server: TestRedis;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+}, 30_000);
+
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+});
+
+const newStore = (label: string, retentionDays = 180) =>
+  new RedisStore(redis, { prefix: `${uniquePrefix(label)}:`, retentionDays });
+
+const msg = (id: string, at: string, text = `text ${id}`): Omit<StoredMessage, 'seq'> => ({
+  id,
+  from: 'user',
+  at,
+  lang: 'nb',
+  dir: 'ltr',
+  text,
+  choices: [],
+});
+
+describe('RedisStore', { timeout: 30_000 }, () => {
+  it('round-trips conversation state', async () => {
+    const store = newStore('state');
+    expect(await store.loadState('web:c1')).toBeNull();
+    await store.saveState('web:c1', '{"v":1,"lang":"so"}');
+    await store.saveState('web:c2', '{"v":1,"lang":"ar"}');
+    expect(await store.loadState('web:c1')).toBe('{"v":1,"lang":"so"}');
+    await store.saveState('web:c1', '{"v":1,"lang":"uk"}');
+    expect(await store.loadState('web:c1')).toBe('{"v":1,"lang":"uk"}');
+    expect(await store.loadState('web:c2')).toBe('{"v":1,"lang":"ar"}');
+  });
+
+  it('keeps a conversation’s keys under one hash tag', async () => {
+    const prefix = `${uniquePrefix('tag')}:`;
+    const store = new RedisStore(redis, { prefix });
+    await store.saveState('sms:+4790000000', '{}');
+    await store.appendMessage('sms:+4790000000', msg('m1', '2025-09-01T08:00:00Z'));
+    const keys = (await redis.keys(`${prefix}{conv:*`)).sort();
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) expect(key.startsWith(`${prefix}{conv:sms:+4790000000}:`)).toBe(true);
+  });
+
+  it('refuses a prefix with braces', () => {
+    expect(() => new RedisStore(redis, { prefix: '{skolebro}:' })).toThrow(/must not contain/);
+  });
+
+  it('marks a message done once', async () => {
+    const store = newStore('done');
+    expect(await store.markDone('web:m1')).toBe(true);
+    expect(await store.markDone('web:m1')).toBe(false);
+    expect(await store.markDone('web:m2')).toBe(true);
+    expect(await store.markDone('sms:m1')).toBe(true);
+  });
+
+  it('appends messages once each, with ordered seqs', async () => {
+    const store = newStore('append');
+    const first = await store.appendMessage('web:c1', msg('a', '2025-09-01T08:00:00Z', 'Hei'));
+    expect(first).toEqual({ ...msg('a', '2025-09-01T08:00:00Z', 'Hei'), seq: 1 });
+    expect(await store.appendMessage('web:c1', msg('a', '2025-09-01T08:00:00Z', 'Hei'))).toBeNull();
+    const second = await store.appendMessage('web:c1', {
+      ...msg('b', '2025-09-01T08:00:01Z', 'مرحبا'),
+      from: 'bot',
+      dir: 'rtl',
+      choices: [{ value: 'yes', label: 'نعم' }],
+    });
+    expect(second?.seq).toBe(2);
+    expect((await store.appendMessage('web:c2', msg('a', '2025-09-01T08:00:00Z')))?.seq).toBe(1);
+
+    const all = await store.messagesAfter('web:c1', 0);
+    expect(all.map((m) => [m.seq, m.id])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    expect(all[1]).toEqual(second);
+    expect(await store.messagesAfter('web:c1', 1)).toEqual([second]);
+    expect(await store.messagesAfter('web:c1', 2)).toEqual([]);
+  });
+
+  it('appends concurrently without gaps or duplicates', async () => {
+    const store = newStore('concurrent');
+    const ids = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    // Every id appended three times at once: exactly one of each succeeds.
+    const results = await Promise.all(
+      [...ids, ...ids, ...ids].map((id) => store.appendMessage('web:c', msg(id, '2025-09-01T08:00:00Z'))),
+    );
+    const stored = results.filter((r) => r !== null);
+    expect(stored).toHaveLength(50);
+    expect(stored.map((m) => m.seq).sort((a, b) => a - b)).toEqual(ids.map((_, i) => i + 1));
+    const log = await store.messagesAfter('web:c', 0);
+    expect(new Set(log.map((m) => m.id)).size).toBe(50);
+  });
+
+  it('sets the retention TTL on the message log', async () => {
+    const prefix = `${uniquePrefix('ttl')}:`;
+    const store = new RedisStore(redis, { prefix, retentionDays: 2 });
+    await store.appendMessage('web:c', msg('a', '2025-09-01T08:00:00Z'));
+    const ttl = await redis.pttl(`${prefix}{conv:web:c}:msgs`);
+    expect(ttl).toBeGreaterThan(2 * 86_400_000 - 60_000);
+    expect(ttl).toBeLessThanOrEqual(2 * 86_400_000);
+  });
+
+  it('purges messages older than a date, and only those', async () => {
+    const store = newStore('purge');
+    await store.appendMessage('web:old', msg('o1', '2024-01-01T00:00:00Z'));
+    await store.appendMessage('web:old', msg('o2', '2024-02-01T00:00:00Z'));
+    await store.appendMessage('web:mixed', msg('x1', '2024-01-15T00:00:00Z'));
+    await store.appendMessage('web:mixed', msg('x2', '2025-06-01T00:00:00Z'));
+    await store.appendMessage('web:new', msg('n1', '2025-06-02T00:00:00Z'));
+
+    expect(await store.purgeOlderThan(new Date('2025-01-01T00:00:00Z'))).toBe(3);
+    expect(await store.messagesAfter('web:old', 0)).toEqual([]);
+    expect((await store.messagesAfter('web:mixed', 0)).map((m) => m.id)).toEqual(['x2']);
+    expect((await store.messagesAfter('web:new', 0)).map((m) => m.id)).toEqual(['n1']);
+    // Nothing left to purge; seqs keep counting after a purge.
+    expect(await store.purgeOlderThan(new Date('2025-01-01T00:00:00Z'))).toBe(0);
+    expect((await store.appendMessage('web:mixed', msg('x3', '2025-06-03T00:00:00Z')))?.seq).toBe(3);
+    // A later cutoff finds the conversation again through the index.
+    expect(await store.purgeOlderThan(new Date('2025-06-02T12:00:00Z'))).toBe(2);
+    expect((await store.messagesAfter('web:mixed', 0)).map((m) => m.id)).toEqual(['x3']);
+    expect(await store.messagesAfter('web:new', 0)).toEqual([]);
+  });
+
+  it('purges a long conversation in several batches', async () => {
+    const store = newStore('purge-batch');
+    for (let i = 0; i < 1200; i++) {
+      await store.appendMessage('sms:long', msg(`m${i}`, new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()));
+    }
+    await store.appendMessage('sms:long', msg('keep', '2025-06-01T00:00:00Z'));
+    expect(await store.purgeOlderThan(new Date('2025-01-01T00:00:00Z'))).toBe(1200);
+    expect((await store.messagesAfter('sms:long', 0)).map((m) => m.id)).toEqual(['keep']);
+  });
+
+  it('keeps staff items once per id, in order', async () => {
+    const store = newStore('staff');
+    const item = (id: string, staffId = 't1'): StaffItem => ({
+      id,
+      staffId,
+      at: '2025-09-01T08:00:00Z',
+      kind: 'message',
+      guardianId: 'g1',
+      original: { text: 'Hello teacher', lang: 'en' },
+    });
+    await store.addStaffItem(item('i1'));
+    await store.addStaffItem(item('i2'));
+    await store.addStaffItem(item('i1'));
+    await store.addStaffItem(item('i3', 't2'));
+    expect(await store.staffItems('t1')).toEqual([item('i1'), item('i2')]);
+    expect(await store.staffItems('t2')).toEqual([item('i3', 't2')]);
+    expect(await store.staffItems('nobody')).toEqual([]);
+  });
+
+  it('links identities per channel', async () => {
+    const store = newStore('identity');
+    expect(await store.linkedPerson('sms', '+4790000001')).toBeNull();
+    await store.linkIdentity('sms', '+4790000001', 'guardian-1');
+    await store.linkIdentity('slack', '+4790000001', 'staff-9');
+    expect(await store.linkedPerson('sms', '+4790000001')).toBe('guardian-1');
+    expect(await store.linkedPerson('slack', '+4790000001')).toBe('staff-9');
+    await store.linkIdentity('sms', '+4790000001', 'guardian-2');
+    expect(await store.linkedPerson('sms', '+4790000001')).toBe('guardian-2');
+  });
+});
