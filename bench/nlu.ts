@@ -23,7 +23,11 @@ const bump = (t: Tally, key: string, ok: boolean) => {
   if (ok) t[key].ok++;
 };
 const summary = (t: Tally) =>
-  Object.fromEntries(Object.entries(t).sort().map(([k, v]) => [k, { n: v.n, accuracy: round(v.ok / v.n) }]));
+  Object.fromEntries(
+    Object.entries(t)
+      .sort()
+      .map(([k, v]) => [k, { n: v.n, accuracy: round(v.ok / v.n) }]),
+  );
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const total = (t: Tally) => {
   const n = Object.values(t).reduce((s, v) => s + v.n, 0);
@@ -70,7 +74,8 @@ for (const e of dev) {
   bump(devIntentByIntent, e.intent, a.intent === e.intent);
   bump(devLang, e.lang, a.lang === e.lang);
   if (a.lang !== e.lang) {
-    const row = (langConfusion[e.lang] ??= {});
+    langConfusion[e.lang] ??= {};
+    const row = langConfusion[e.lang] as Record<string, number>;
     row[a.lang] = (row[a.lang] ?? 0) + 1;
   }
 }
@@ -91,7 +96,12 @@ console.log(
     {
       trainingExamples: examples.length,
       devExamples: dev.length,
-      crossValidation: { folds, accuracy: total(cvByLang), byLanguage: summary(cvByLang), byIntent: summary(cvByIntent) },
+      crossValidation: {
+        folds,
+        accuracy: total(cvByLang),
+        byLanguage: summary(cvByLang),
+        byIntent: summary(cvByIntent),
+      },
       devSet: {
         intentAccuracy: total(devIntent),
         intentByLanguage: summary(devIntent),

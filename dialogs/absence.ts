@@ -41,7 +41,8 @@ export const absence: Dialog = {
         return days.length ? advance(input, { ...draft, days }) : null;
       }
       case 'time': {
-        if (picked === 'time:skip' || input.keywords(text, 'no')) return advance(input, { ...draft, time: null });
+        if (picked === 'time:skip' || input.keywords(text, 'no'))
+          return advance(input, { ...draft, time: null });
         const time = timeIn(text);
         return time ? advance(input, { ...draft, time }) : null;
       }
@@ -108,12 +109,18 @@ function ask(_input: DialogInput, draft: Draft, step: 'day' | 'date' | 'time'): 
   if (step === 'day') {
     return {
       say: [say('absence.askDay')],
-      choices: ['today', 'tomorrow', 'other', 'late', 'early'].map((d) => choice(`day:${d}`, `absence.day.${d}`)),
+      choices: ['today', 'tomorrow', 'other', 'late', 'early'].map((d) =>
+        choice(`day:${d}`, `absence.day.${d}`),
+      ),
       next,
     };
   }
   if (step === 'date') return { say: [say('absence.askDate')], next };
-  return { say: [say(`absence.askTime.${draft.mode}`)], choices: [choice('time:skip', 'absence.skipTime')], next };
+  return {
+    say: [say(`absence.askTime.${draft.mode}`)],
+    choices: [choice('time:skip', 'absence.skipTime')],
+    next,
+  };
 }
 
 function send(input: DialogInput, draft: Draft): DialogOutput {
@@ -128,7 +135,10 @@ function send(input: DialogInput, draft: Draft): DialogOutput {
     ...(draft.time ? { time: draft.time } : {}),
   };
   return {
-    say: [say('absence.sent', { teacher: child.teacher?.name ?? '', name: child.firstName }), say('absence.noReason')],
+    say: [
+      say('absence.sent', { teacher: child.teacher?.name ?? '', name: child.firstName }),
+      say('absence.noReason'),
+    ],
     actions: [{ type: 'notifyStaff', to: [{ role: 'kontaktlaerer', childId: child.id }], notice }],
     next: null,
   };

@@ -26,9 +26,13 @@ export const contactTeacher: Dialog = {
       }
       case 'offer':
         if (picked === 'relay:start' || input.keywords(text, 'yes')) {
-          return { say: [say('contact.writeMessage')], next: { name: NAME, step: 'message', data: { childId } } };
+          return {
+            say: [say('contact.writeMessage')],
+            next: { name: NAME, step: 'message', data: { childId } },
+          };
         }
-        if (picked === 'no' || input.keywords(text, 'no')) return done([say('common.ok')], topicChoices('meetings.next'));
+        if (picked === 'no' || input.keywords(text, 'no'))
+          return done([say('common.ok')], topicChoices('meetings.next'));
         return null;
       case 'message': {
         if (picked || text.trim().length < 2) return null;
@@ -36,7 +40,15 @@ export const contactTeacher: Dialog = {
         if (!child) return null;
         return {
           say: [say('contact.relayed', { teacher: child.teacher?.name ?? '' }), replyTime(input)],
-          actions: [{ type: 'relayToStaff', to: { role: 'kontaktlaerer', childId: child.id }, childId: child.id, text, lang: input.lang }],
+          actions: [
+            {
+              type: 'relayToStaff',
+              to: { role: 'kontaktlaerer', childId: child.id },
+              childId: child.id,
+              text,
+              lang: input.lang,
+            },
+          ],
           next: null,
         };
       }
@@ -54,7 +66,10 @@ function answer(childId: string, input: DialogInput): DialogOutput {
   const child = input.directory.children.find((c) => c.id === childId);
   const teacher = child?.teacher;
   if (!child || !teacher) {
-    return done([say('contact.noTeacher', { phone: input.directory.school.officePhone ?? '' })], topicChoices('human.handoff'));
+    return done(
+      [say('contact.noTeacher', { phone: input.directory.school.officePhone ?? '' })],
+      topicChoices('human.handoff'),
+    );
   }
   return {
     say: [

@@ -29,7 +29,11 @@ export const expectations: Dialog = {
 function overview(input: DialogInput, side: Side): DialogOutput {
   const version = input.directory.school.standard;
   return {
-    say: [say('standard.intro', { version }), say('expectations.source', { version }), say(`expectations.pick.${side}`)],
+    say: [
+      say('standard.intro', { version }),
+      say('expectations.source', { version }),
+      say(`expectations.pick.${side}`),
+    ],
     choices: AREAS.map((a) => choice(`area:${a}:${side}`, `standard.${a}.title`, { version })),
     next: { name: NAME, step: 'area', data: {} },
   };
@@ -47,7 +51,9 @@ function answer(input: DialogInput, area: Area, side: Side): DialogOutput {
     ],
     choices: [
       choice(`area:${area}:${other}`, `expectations.other.${other}`),
-      ...AREAS.filter((a) => a !== area).map((a) => choice(`area:${a}:${side}`, `standard.${a}.title`, { version })),
+      ...AREAS.filter((a) => a !== area).map((a) =>
+        choice(`area:${a}:${side}`, `standard.${a}.title`, { version }),
+      ),
     ],
     next: { name: NAME, step: 'area', data: {} },
   };

@@ -8,7 +8,12 @@ export const holidays: Dialog = {
   name: 'holidays',
   intents: ['holidays.dates'],
   start(input) {
-    const next = upcoming(input.directory.schoolCalendar, input.now, ['holiday', 'day-off', 'school-start', 'school-end']).slice(0, SHOWN);
+    const next = upcoming(input.directory.schoolCalendar, input.now, [
+      'holiday',
+      'day-off',
+      'school-start',
+      'school-end',
+    ]).slice(0, SHOWN);
     const more = topicChoices('leave.request', 'aks.info');
     if (next.length === 0) return done([say('holidays.none', { school: input.directory.school.name })], more);
     return done(

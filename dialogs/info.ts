@@ -1,5 +1,5 @@
-import type { Intent } from '../src/engine/types.ts';
 import { menu } from '../src/engine/step.ts';
+import type { Intent } from '../src/engine/types.ts';
 import { done, say, topicChoices } from './shared.ts';
 import type { Dialog } from './types.ts';
 
@@ -23,15 +23,30 @@ function info(name: string, intent: Intent, keys: string[], next: string[]): Dia
 }
 
 export const fau = info('fau', 'fau.info', ['what', 'who', 'join'], ['expectations.home', 'meetings.next']);
-export const homework = info('homework', 'homework.help', ['leksehjelp', 'home', 'teacher'], ['contact.teacher', 'aks.info']);
-export const aks = info('aks', 'aks.info', ['what', 'free', 'holidays', 'contact'], ['homework.help', 'holidays.dates']);
+export const homework = info(
+  'homework',
+  'homework.help',
+  ['leksehjelp', 'home', 'teacher'],
+  ['contact.teacher', 'aks.info'],
+);
+export const aks = info(
+  'aks',
+  'aks.info',
+  ['what', 'free', 'holidays', 'contact'],
+  ['homework.help', 'holidays.dates'],
+);
 
 export const greeting: Dialog = {
   name: 'greeting',
   intents: ['greeting'],
   start: (input) =>
     done(
-      [say(input.person.kind === 'anonymous' ? 'greeting.hello' : 'greeting.helloName', { name: firstName(input.person) }), say('greeting.offer')],
+      [
+        say(input.person.kind === 'anonymous' ? 'greeting.hello' : 'greeting.helloName', {
+          name: firstName(input.person),
+        }),
+        say('greeting.offer'),
+      ],
       menu(),
     ),
 };

@@ -10,7 +10,13 @@ export const leave: Dialog = {
   name: NAME,
   intents: ['leave.request'],
   start(input) {
-    const rules = [say('leave.rules.advance'), say('leave.rules.decides'), say('leave.rules.max', { days: input.directory.school.maxLeaveDays }), say('leave.rules.religious'), say('leave.rules.appeal')];
+    const rules = [
+      say('leave.rules.advance'),
+      say('leave.rules.decides'),
+      say('leave.rules.max', { days: input.directory.school.maxLeaveDays }),
+      say('leave.rules.religious'),
+      say('leave.rules.appeal'),
+    ];
     if (input.person.kind !== 'guardian' || input.directory.children.length === 0) {
       return done(rules, topicChoices('holidays.dates', 'contact.teacher'));
     }
@@ -53,7 +59,10 @@ export const leave: Dialog = {
 function pickChild(input: DialogInput, data: { childId?: string }, answering = false): DialogOutput | null {
   const found = resolveChild(input, NAME, data);
   if ('ask' in found) return answering ? null : found.ask;
-  return { say: [say('leave.askDates')], next: { name: NAME, step: 'dates', data: { childId: found.child.id } } };
+  return {
+    say: [say('leave.askDates')],
+    next: { name: NAME, step: 'dates', data: { childId: found.child.id } },
+  };
 }
 
 function confirm(input: DialogInput, data: { childId?: string; from?: string; to?: string }): DialogOutput {
@@ -68,10 +77,18 @@ function confirm(input: DialogInput, data: { childId?: string; from?: string; to
 function send(input: DialogInput, data: { childId?: string; from?: string; to?: string }): DialogOutput {
   const child = input.directory.children.find((c) => c.id === data.childId);
   if (!child || !data.from || !data.to) return pickChild(input, data) ?? done([say('leave.notSent')]);
-  const notice: LeaveNotice = { kind: 'leave', childId: child.id, classId: child.classId, from: data.from, to: data.to };
+  const notice: LeaveNotice = {
+    kind: 'leave',
+    childId: child.id,
+    classId: child.classId,
+    from: data.from,
+    to: data.to,
+  };
   return {
     say: [say('leave.sent', { name: child.firstName })],
-    actions: [{ type: 'notifyStaff', to: [{ role: 'rektor' }, { role: 'kontaktlaerer', childId: child.id }], notice }],
+    actions: [
+      { type: 'notifyStaff', to: [{ role: 'rektor' }, { role: 'kontaktlaerer', childId: child.id }], notice },
+    ],
     next: null,
   };
 }

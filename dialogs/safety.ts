@@ -11,7 +11,8 @@ export const safety: Dialog = {
   intents: ['safety.concern'],
   start(input) {
     const { children, school } = input.directory;
-    const named = childNamedIn(input.turn.text, children) ?? (children.length === 1 ? children[0] : undefined);
+    const named =
+      childNamedIn(input.turn.text, children) ?? (children.length === 1 ? children[0] : undefined);
     const about = named ? [named] : children;
     const to: StaffTarget[] = [
       ...about.map((c) => ({ role: 'kontaktlaerer' as const, childId: c.id })),
@@ -21,11 +22,22 @@ export const safety: Dialog = {
     return {
       say: [
         say('safety.heard'),
-        say(input.person.kind === 'guardian' ? 'safety.followUp' : 'safety.followUpAnonymous', { phone: school.officePhone ?? '' }),
+        say(input.person.kind === 'guardian' ? 'safety.followUp' : 'safety.followUpAnonymous', {
+          phone: school.officePhone ?? '',
+        }),
         say('safety.duty'),
         say('safety.emergency'),
       ],
-      actions: [{ type: 'escalate', reason: 'safety', to, ...(named ? { childId: named.id } : {}), text: input.turn.text, lang: input.lang }],
+      actions: [
+        {
+          type: 'escalate',
+          reason: 'safety',
+          to,
+          ...(named ? { childId: named.id } : {}),
+          text: input.turn.text,
+          lang: input.lang,
+        },
+      ],
       next: null,
     };
   },
@@ -39,8 +51,21 @@ export const handoff: Dialog = {
     const phone = input.directory.school.officePhone ?? '';
     const known = input.person.kind === 'guardian';
     return {
-      say: [say(known ? 'handoff.passed' : 'handoff.callOffice', { phone }), say('handoff.office', { phone })],
-      actions: known ? [{ type: 'escalate', reason: 'handoff', to: [{ role: 'office' }], text: input.turn.text, lang: input.lang }] : [],
+      say: [
+        say(known ? 'handoff.passed' : 'handoff.callOffice', { phone }),
+        say('handoff.office', { phone }),
+      ],
+      actions: known
+        ? [
+            {
+              type: 'escalate',
+              reason: 'handoff',
+              to: [{ role: 'office' }],
+              text: input.turn.text,
+              lang: input.lang,
+            },
+          ]
+        : [],
       next: null,
     };
   },

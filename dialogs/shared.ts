@@ -28,7 +28,9 @@ export const needsVerifiedGuardian = (input: DialogInput): DialogOutput | null =
 /** Finds the child a message names, by first name without case or diacritics. */
 export function childNamedIn(text: string, children: ChildView[]): ChildView | undefined {
   const plain = fold(text);
-  return children.find((c) => new RegExp(`(^|[^\\p{L}])${escape(fold(c.firstName))}([^\\p{L}]|$)`, 'u').test(plain));
+  return children.find((c) =>
+    new RegExp(`(^|[^\\p{L}])${escapeRegExp(fold(c.firstName))}([^\\p{L}]|$)`, 'u').test(plain),
+  );
 }
 
 /**
@@ -50,15 +52,24 @@ export function resolveChild(
   return {
     ask: {
       say: [say('common.whichChild')],
-      choices: children.map((c) => ({ value: `child:${c.id}`, label: say('common.childOption', { name: c.firstName, className: c.className }) })),
+      choices: children.map((c) => ({
+        value: `child:${c.id}`,
+        label: say('common.childOption', { name: c.firstName, className: c.className }),
+      })),
       next,
     },
   };
 }
 
-export function upcoming(entries: CalendarEntry[], now: DateTime, kinds: CalendarEntry['kind'][]): CalendarEntry[] {
+export function upcoming(
+  entries: CalendarEntry[],
+  now: DateTime,
+  kinds: CalendarEntry['kind'][],
+): CalendarEntry[] {
   const today = now.toISODate() ?? '';
-  return entries.filter((e) => kinds.includes(e.kind) && e.end.slice(0, 10) >= today).sort((a, b) => a.start.localeCompare(b.start));
+  return entries
+    .filter((e) => kinds.includes(e.kind) && e.end.slice(0, 10) >= today)
+    .sort((a, b) => a.start.localeCompare(b.start));
 }
 
 export function fold(text: string): string {
@@ -70,6 +81,6 @@ export function fold(text: string): string {
     .replace(/[\u0300-\u036f]/g, '');
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -47,14 +47,18 @@ export async function createApp(
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const { locales, nlu, directory: data } = assets;
   const store = new MemoryStore();
-  const bus = new InProcessBus((err, kind) => log.error({ err: { message: (err as Error).message }, kind }, 'job failed'));
+  const bus = new InProcessBus((err, kind) =>
+    log.error({ err: { message: (err as Error).message }, kind }, 'job failed'),
+  );
   const directory = new MemoryDirectory(data);
   const web = webAdapter({
     bus,
     store,
     languages: locales.languages,
     demoPeople: config.WEB_DEMO_SIGNIN
-      ? data.guardians.filter((g) => g.webLogin).map((g) => ({ login: g.webLogin as string, name: g.name, lang: g.preferredLang }))
+      ? data.guardians
+          .filter((g) => g.webLogin)
+          .map((g) => ({ login: g.webLogin as string, name: g.name, lang: g.preferredLang }))
       : [],
     ...(opts.now ? { now: opts.now } : {}),
   });

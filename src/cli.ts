@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createApp, loadAssets } from './app.ts';
 import { loadConfig } from './config.ts';
-import { loadDirectoryFolder, DirectoryImportError } from './directory/load.ts';
+import { DirectoryImportError, loadDirectoryFolder } from './directory/load.ts';
 import { loadLocales } from './i18n/locales.ts';
 import { createLogger } from './log.ts';
 import { createNlu } from './nlu/index.ts';
@@ -51,13 +51,21 @@ async function nluCommand() {
       error = 'not JSON';
     }
     const a = nlu.analyze(text, null);
-    const out = { text, lang: a.lang, intent: error ? 'unknown' : a.intent, confidence: error ? 0 : Math.round(a.confidence * 1000) / 1000 };
+    const out = {
+      text,
+      lang: a.lang,
+      intent: error ? 'unknown' : a.intent,
+      confidence: error ? 0 : Math.round(a.confidence * 1000) / 1000,
+    };
     process.stdout.write(`${JSON.stringify(error ? { ...out, error } : out)}\n`);
   }
 }
 
 async function chatCommand(args: string[]) {
-  const { values } = parseArgs({ args, options: { as: { type: 'string', default: 'amina' }, list: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { as: { type: 'string', default: 'amina' }, list: { type: 'boolean' } },
+  });
   const config = { ...loadConfig(), LOG_LEVEL: 'silent' as const };
   const assets = loadAssets(config);
   if (values.list) {
@@ -68,7 +76,9 @@ async function chatCommand(args: string[]) {
   const session = randomUUID();
   await app.store.linkIdentity('web-session', session, values.as ?? 'amina');
   const person = assets.directory.guardians.find((g) => g.webLogin === values.as);
-  console.log(`Skolebro — chatting as ${person?.name ?? 'an unknown parent'}. Empty line or Ctrl-D to quit; a number picks an option.`);
+  console.log(
+    `Skolebro — chatting as ${person?.name ?? 'an unknown parent'}. Empty line or Ctrl-D to quit; a number picks an option.`,
+  );
   let seen = 0;
   let choices: Array<{ value: string; label: string }> = [];
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
@@ -91,7 +101,7 @@ async function chatCommand(args: string[]) {
       if (m.from !== 'bot') continue;
       console.log(`\n${m.text}`);
       choices = m.choices;
-      choices.forEach((c, i) => console.log(`  ${i + 1}. ${c.label}`));
+      for (const [i, c] of choices.entries()) console.log(`  ${i + 1}. ${c.label}`);
     }
     rl.prompt();
   }
@@ -109,7 +119,10 @@ function checkData(dir?: string) {
         staff: data.staff.length,
         guardians: data.guardians.length,
         pupils: data.pupils.length,
-        calendarEntries: Object.values({ ...data.schoolCalendars, ...data.classCalendars }).reduce((n, l) => n + l.length, 0),
+        calendarEntries: Object.values({ ...data.schoolCalendars, ...data.classCalendars }).reduce(
+          (n, l) => n + l.length,
+          0,
+        ),
       }),
     );
   } catch (err) {

@@ -21,7 +21,11 @@ export const configSchema = z.object({
   /** Offer sign-in as a demo parent on the web chat. Turn off in production. */
   WEB_DEMO_SIGNIN: flag.default(true),
   /** Largest request body accepted, in bytes. */
-  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
 });
 
 export type Config = z.infer<typeof configSchema> & { root: string };
@@ -32,5 +36,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, root = process.
     throw new Error(`configuration error:\n${z.prettifyError(parsed.error)}`);
   }
   const c = parsed.data;
-  return { ...c, root, SCHOOL_DATA_DIR: resolve(root, c.SCHOOL_DATA_DIR), LOCALES_DIR: resolve(root, c.LOCALES_DIR) };
+  return {
+    ...c,
+    root,
+    SCHOOL_DATA_DIR: resolve(root, c.SCHOOL_DATA_DIR),
+    LOCALES_DIR: resolve(root, c.LOCALES_DIR),
+  };
 }

@@ -8,7 +8,21 @@ export function createLogger(level: string) {
   return pino({
     level,
     redact: {
-      paths: ['text', '*.text', '*.*.text', 'phone', '*.phone', 'senderId', '*.senderId', 'name', '*.name', 'original', '*.original', 'email', '*.email'],
+      paths: [
+        'text',
+        '*.text',
+        '*.*.text',
+        'phone',
+        '*.phone',
+        'senderId',
+        '*.senderId',
+        'name',
+        '*.name',
+        'original',
+        '*.original',
+        'email',
+        '*.email',
+      ],
       remove: true,
     },
   });

@@ -6,7 +6,8 @@ import { createLogger } from './log.ts';
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  if (config.REDIS_URL) log.warn('REDIS_URL is set, but the Redis backbone is not built yet; running in memory');
+  if (config.REDIS_URL)
+    log.warn('REDIS_URL is set, but the Redis backbone is not built yet; running in memory');
   const started = Date.now();
   const app = await createApp(config, undefined, { log });
   await app.server.listen({ port: config.PORT, host: config.HOST });

@@ -18,7 +18,10 @@ export interface ServerDeps {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Request lines go at debug: URLs carry session ids, which are bearer secrets.
-    loggerInstance: deps.log.child({ part: 'http' }, { level: deps.log.level === 'info' ? 'warn' : deps.log.level }),
+    loggerInstance: deps.log.child(
+      { part: 'http' },
+      { level: deps.log.level === 'info' ? 'warn' : deps.log.level },
+    ),
     bodyLimit: deps.bodyLimit,
   }) as unknown as FastifyInstance;
   await app.register(formbody);

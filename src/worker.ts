@@ -47,7 +47,13 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   const stored = await store.loadState(conversationKey);
   const state = stored ? restore(stored) : initialState(person.preferredLang ?? null);
   const analysis = nlu.analyze(job.text, state.lang ?? person.preferredLang);
-  const turn: Turn = { id: job.messageId, at: job.at, text: job.text, analysis, ...(job.choice ? { choice: job.choice } : {}) };
+  const turn: Turn = {
+    id: job.messageId,
+    at: job.at,
+    text: job.text,
+    analysis,
+    ...(job.choice ? { choice: job.choice } : {}),
+  };
   const view = await directory.view(person);
   const ctx: StepContext = { ...deps.context, person, directory: view };
   const result = step(state, turn, ctx);
@@ -61,14 +67,28 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   }
   await store.saveState(conversationKey, persist(result.state));
   await store.markDone(doneKey);
-  log.info({ channel: job.channel, intent: analysis.intent, confidence: round(analysis.confidence), lang: analysis.lang, actions: result.actions.map((a) => a.type) }, 'turn');
+  log.info(
+    {
+      channel: job.channel,
+      intent: analysis.intent,
+      confidence: round(analysis.confidence),
+      lang: analysis.lang,
+      actions: result.actions.map((a) => a.type),
+    },
+    'turn',
+  );
 }
 
 async function identify(deps: WorkerDeps, job: InboundJob): Promise<Person> {
   return deps.directory.identify(job.channel, job.senderId);
 }
 
-async function reply(deps: WorkerDeps, job: InboundJob, action: Extract<Action, { type: 'reply' }>, index: number) {
+async function reply(
+  deps: WorkerDeps,
+  job: InboundJob,
+  action: Extract<Action, { type: 'reply' }>,
+  index: number,
+) {
   const { renderer } = deps;
   const out: OutboundJob = {
     channel: job.channel,
@@ -77,7 +97,10 @@ async function reply(deps: WorkerDeps, job: InboundJob, action: Extract<Action, 
     lang: action.lang,
     dir: renderer.dir(action.lang),
     text: renderer.reply(action.lang, action.say),
-    choices: (action.choices ?? []).map((c) => ({ value: c.value, label: renderer.label(action.lang, c.label) })),
+    choices: (action.choices ?? []).map((c) => ({
+      value: c.value,
+      label: renderer.label(action.lang, c.label),
+    })),
   };
   await deps.bus.enqueueOutbound(out);
 }
@@ -89,15 +112,30 @@ async function staffEffect(deps: WorkerDeps, job: InboundJob, person: Person, ac
   const staff = (await Promise.all(targets.map((t) => deps.directory.staffFor(person, t)))).flat();
   const guardianId = person.kind === 'guardian' ? person.id : undefined;
   for (const member of new Map(staff.map((s) => [s.id, s])).values()) {
-    const base = { id: `${job.channel}:${job.messageId}:a${index}:${member.id}`, staffId: member.id, at: job.at, ...(guardianId ? { guardianId } : {}) };
+    const base = {
+      id: `${job.channel}:${job.messageId}:a${index}:${member.id}`,
+      staffId: member.id,
+      at: job.at,
+      ...(guardianId ? { guardianId } : {}),
+    };
     let item: StaffItem;
     if (action.type === 'notifyStaff') {
       // Absence and leave notices carry child, days and times only — never the parent's words.
       item = { ...base, kind: action.notice.kind, childId: action.notice.childId, notice: action.notice };
     } else if (action.type === 'relayToStaff') {
-      item = { ...base, kind: 'message', ...(action.childId ? { childId: action.childId } : {}), original: { text: action.text, lang: action.lang } };
+      item = {
+        ...base,
+        kind: 'message',
+        ...(action.childId ? { childId: action.childId } : {}),
+        original: { text: action.text, lang: action.lang },
+      };
     } else {
-      item = { ...base, kind: action.reason, ...(action.childId ? { childId: action.childId } : {}), original: { text: action.text, lang: action.lang } };
+      item = {
+        ...base,
+        kind: action.reason,
+        ...(action.childId ? { childId: action.childId } : {}),
+        original: { text: action.text, lang: action.lang },
+      };
     }
     await deps.store.addStaffItem(item);
   }

@@ -16,7 +16,11 @@ const STATIC: Record<string, string> = {
   '/chat.js': 'chat.js',
   '/chat.css': 'chat.css',
 };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
 
 const sessionBody = z.object({ login: z.string().min(1).max(100).optional() }).strict();
 const messageBody = z
@@ -45,7 +49,9 @@ export interface WebAdapterDeps {
  */
 export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
   const now = deps.now ?? (() => new Date());
-  const files = new Map(Object.entries(STATIC).map(([path, file]) => [path, readFileSync(join(PUBLIC, file))]));
+  const files = new Map(
+    Object.entries(STATIC).map(([path, file]) => [path, readFileSync(join(PUBLIC, file))]),
+  );
   const conversationKey = (session: string) => `web:${session}`;
 
   return {
@@ -82,9 +88,12 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
         const body = params && parse(messageBody, req.body, res);
         if (!params || !body) return;
         const sender = await deps.store.linkedPerson('web-session', params.session);
-        if (!sender) return res.code(404).send({ error: 'unknown_session', message: 'Start a new chat session.' });
+        if (!sender)
+          return res.code(404).send({ error: 'unknown_session', message: 'Start a new chat session.' });
         if (!body.choice && body.text.trim() === '') {
-          return res.code(400).send({ error: 'empty_message', message: 'Write a message, or choose one of the buttons.' });
+          return res
+            .code(400)
+            .send({ error: 'empty_message', message: 'Write a message, or choose one of the buttons.' });
         }
         const at = now().toISOString();
         const { duplicate } = await deps.bus.enqueueInbound({
@@ -97,7 +106,15 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
           at,
         });
         if (!duplicate) {
-          await deps.store.appendMessage(conversationKey(params.session), { id: body.id, from: 'user', at, lang: '', dir: 'ltr', text: body.text, choices: [] });
+          await deps.store.appendMessage(conversationKey(params.session), {
+            id: body.id,
+            from: 'user',
+            at,
+            lang: '',
+            dir: 'ltr',
+            text: body.text,
+            choices: [],
+          });
         }
         return res.code(202).send({ id: body.id, duplicate });
       });

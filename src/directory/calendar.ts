@@ -3,7 +3,15 @@ import ical from 'node-ical';
 import type { CalendarEntry } from '../engine/types.ts';
 
 const ZONE = 'Europe/Oslo';
-const KINDS: CalendarEntry['kind'][] = ['foreldremote', 'utviklingssamtale', 'holiday', 'school-start', 'school-end', 'day-off', 'other'];
+const KINDS: CalendarEntry['kind'][] = [
+  'foreldremote',
+  'utviklingssamtale',
+  'holiday',
+  'school-start',
+  'school-end',
+  'day-off',
+  'other',
+];
 
 /**
  * Reads a school or class calendar (ICS) into entries. The kind comes from
@@ -22,12 +30,22 @@ export function parseCalendar(text: string, source: string): CalendarEntry[] {
     if (component?.type !== 'VEVENT') continue;
     const event = component as ical.VEvent;
     if (!event.start) throw new Error(`${source}: event "${String(event.summary)}" has no DTSTART`);
-    const title = typeof event.summary === 'string' ? event.summary : String((event.summary as { val?: string })?.val ?? '');
+    const title =
+      typeof event.summary === 'string'
+        ? event.summary
+        : String((event.summary as { val?: string })?.val ?? '');
     const allDay = (event.start as Date & { dateOnly?: boolean }).dateOnly === true;
     const start = stamp(event.start, allDay);
     const end = event.end ? stamp(event.end, allDay) : start;
     const location = typeof event.location === 'string' && event.location ? event.location : undefined;
-    entries.push({ kind: kindOf(event.categories, title), title, start, end, allDay, ...(location ? { location } : {}) });
+    entries.push({
+      kind: kindOf(event.categories, title),
+      title,
+      start,
+      end,
+      allDay,
+      ...(location ? { location } : {}),
+    });
   }
   return entries.sort((a, b) => a.start.localeCompare(b.start));
 }
@@ -39,11 +57,14 @@ function stamp(d: Date, allDay: boolean): string {
 }
 
 function kindOf(categories: string[] | undefined, title: string): CalendarEntry['kind'] {
-  const tagged = (categories ?? []).map((c) => c.toLowerCase().trim()).find((c) => (KINDS as string[]).includes(c));
+  const tagged = (categories ?? [])
+    .map((c) => c.toLowerCase().trim())
+    .find((c) => (KINDS as string[]).includes(c));
   if (tagged) return tagged as CalendarEntry['kind'];
   const t = title.toLowerCase();
   if (t.includes('foreldremøte')) return 'foreldremote';
-  if (t.includes('utviklingssamtale') || t.includes('konferansetime') || t.includes('foreldresamtale')) return 'utviklingssamtale';
+  if (t.includes('utviklingssamtale') || t.includes('konferansetime') || t.includes('foreldresamtale'))
+    return 'utviklingssamtale';
   if (t.includes('første skoledag') || t.includes('skolestart')) return 'school-start';
   if (t.includes('siste skoledag')) return 'school-end';
   if (t.includes('ferie')) return 'holiday';

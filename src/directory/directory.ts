@@ -27,8 +27,10 @@ export class MemoryDirectory implements DirectoryReader {
   private readonly byIdentity = new Map<string, Person>();
 
   constructor(private readonly data: DirectoryData) {
-    for (const g of data.guardians) this.link(g, { kind: 'guardian', id: g.id, name: g.name, preferredLang: g.preferredLang });
-    for (const s of data.staff) this.link(s, { kind: 'staff', id: s.id, name: s.name, roles: s.roles, preferredLang: s.preferredLang });
+    for (const g of data.guardians)
+      this.link(g, { kind: 'guardian', id: g.id, name: g.name, preferredLang: g.preferredLang });
+    for (const s of data.staff)
+      this.link(s, { kind: 'staff', id: s.id, name: s.name, roles: s.roles, preferredLang: s.preferredLang });
   }
 
   private link(who: Identities, person: Person) {
@@ -39,7 +41,9 @@ export class MemoryDirectory implements DirectoryReader {
   }
 
   async identify(channel: IdentityChannel, platformId: string): Promise<Person> {
-    return this.byIdentity.get(`${channel}:${platformId}`) ?? { kind: 'anonymous', id: `${channel}:${platformId}` };
+    return (
+      this.byIdentity.get(`${channel}:${platformId}`) ?? { kind: 'anonymous', id: `${channel}:${platformId}` }
+    );
   }
 
   async guardian(id: string) {
@@ -50,7 +54,8 @@ export class MemoryDirectory implements DirectoryReader {
     const { data } = this;
     const guardian = person.kind === 'guardian' ? data.guardians.find((g) => g.id === person.id) : undefined;
     const staff = person.kind === 'staff' ? data.staff.find((s) => s.id === person.id) : undefined;
-    const school = data.schools.find((s) => s.id === (guardian?.schoolId ?? staff?.schoolId)) ?? data.schools[0];
+    const school =
+      data.schools.find((s) => s.id === (guardian?.schoolId ?? staff?.schoolId)) ?? data.schools[0];
     if (!school) throw new Error('directory: no school loaded');
     const aks = data.staff.find((s) => s.schoolId === school.id && s.roles.includes('aks-baseleder'));
     const children = guardian
@@ -58,7 +63,9 @@ export class MemoryDirectory implements DirectoryReader {
           .filter((p) => p.guardianIds.includes(guardian.id))
           .map((p) => {
             const cls = data.classes.find((c) => c.id === p.classId);
-            const teacher = data.staff.find((s) => s.roles.includes('kontaktlaerer') && s.classIds.includes(p.classId));
+            const teacher = data.staff.find(
+              (s) => s.roles.includes('kontaktlaerer') && s.classIds.includes(p.classId),
+            );
             return {
               id: p.id,
               firstName: p.firstName,
@@ -66,7 +73,14 @@ export class MemoryDirectory implements DirectoryReader {
               className: cls?.name ?? '',
               trinn: cls?.trinn ?? 0,
               ...(teacher
-                ? { teacher: { id: teacher.id, name: teacher.name, ...(teacher.email ? { email: teacher.email } : {}), ...(teacher.phone ? { phone: teacher.phone } : {}) } }
+                ? {
+                    teacher: {
+                      id: teacher.id,
+                      name: teacher.name,
+                      ...(teacher.email ? { email: teacher.email } : {}),
+                      ...(teacher.phone ? { phone: teacher.phone } : {}),
+                    },
+                  }
                 : {}),
               events: data.classCalendars[p.classId] ?? [],
             };
@@ -94,7 +108,9 @@ export class MemoryDirectory implements DirectoryReader {
     const schoolStaff = this.data.staff.filter((s) => s.schoolId === view.school.id);
     if (target.role === 'kontaktlaerer') {
       const child = view.children.find((c) => c.id === target.childId);
-      return child ? schoolStaff.filter((s) => s.roles.includes('kontaktlaerer') && s.classIds.includes(child.classId)) : [];
+      return child
+        ? schoolStaff.filter((s) => s.roles.includes('kontaktlaerer') && s.classIds.includes(child.classId))
+        : [];
     }
     const role = target.role === 'aks' ? 'aks-baseleder' : target.role;
     return schoolStaff.filter((s) => s.roles.includes(role));

@@ -16,8 +16,17 @@ export class DirectoryImportError extends Error {
 
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optional = z.preprocess(blankToUndefined, z.string().optional());
-const e164 = z.preprocess(blankToUndefined, z.string().regex(/^\+[1-9]\d{6,14}$/, 'phone must be E.164, e.g. +4791234567').optional());
-const list = z.preprocess((v) => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : v), z.array(z.string()));
+const e164 = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'phone must be E.164, e.g. +4791234567')
+    .optional(),
+);
+const list = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : v),
+  z.array(z.string()),
+);
 const lang = z.string().regex(/^[a-z]{2,3}$/, 'language must be a code like nb, so, ar');
 
 const rows = {
@@ -88,7 +97,12 @@ export function loadDirectoryFolder(dir: string): DirectoryData {
       (parsed as Record<string, unknown[]>)[name] = [];
       continue;
     }
-    (parsed as Record<string, unknown[]>)[name] = readCsv(file, `${name}.csv`, rows[name] as z.ZodType<unknown>, problems);
+    (parsed as Record<string, unknown[]>)[name] = readCsv(
+      file,
+      `${name}.csv`,
+      rows[name] as z.ZodType<unknown>,
+      problems,
+    );
   }
   checkReferences(parsed, problems);
 
@@ -96,19 +110,27 @@ export function loadDirectoryFolder(dir: string): DirectoryData {
   const classCalendars: Record<string, CalendarEntry[]> = {};
   const calendarDir = join(dir, 'calendar');
   if (existsSync(calendarDir)) {
-    for (const file of readdirSync(calendarDir).filter((f) => f.endsWith('.ics')).sort()) {
+    for (const file of readdirSync(calendarDir)
+      .filter((f) => f.endsWith('.ics'))
+      .sort()) {
       const m = file.match(/^(school|class)-(.+?)(?:-\d{4}-\d{2})?\.ics$/);
       const owner = m?.[2];
-      const known = m?.[1] === 'school' ? parsed.schools.some((s) => s.id === owner) : parsed.classes.some((c) => c.id === owner);
+      const known =
+        m?.[1] === 'school'
+          ? parsed.schools.some((s) => s.id === owner)
+          : parsed.classes.some((c) => c.id === owner);
       if (!m || !owner || !known) {
-        problems.push(`calendar/${file}: name must be school-<school id>[-YYYY-YY].ics or class-<class id>.ics of a known school or class`);
+        problems.push(
+          `calendar/${file}: name must be school-<school id>[-YYYY-YY].ics or class-<class id>.ics of a known school or class`,
+        );
         continue;
       }
       try {
         const target = m[1] === 'school' ? schoolCalendars : classCalendars;
-        target[owner] = [...(target[owner] ?? []), ...parseCalendar(readFileSync(join(calendarDir, file), 'utf8'), `calendar/${file}`)].sort(
-          (a, b) => a.start.localeCompare(b.start),
-        );
+        target[owner] = [
+          ...(target[owner] ?? []),
+          ...parseCalendar(readFileSync(join(calendarDir, file), 'utf8'), `calendar/${file}`),
+        ].sort((a, b) => a.start.localeCompare(b.start));
       } catch (err) {
         problems.push((err as Error).message);
       }
@@ -168,7 +190,13 @@ export function loadDirectoryFolder(dir: string): DirectoryData {
 function readCsv<T>(file: string, label: string, schema: z.ZodType<T>, problems: string[]): T[] {
   let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
   try {
-    records = parse(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true, trim: true, bom: true, info: true });
+    records = parse(readFileSync(file, 'utf8'), {
+      columns: true,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      info: true,
+    });
   } catch (err) {
     problems.push(`${label}: ${(err as Error).message}`);
     return [];
@@ -178,7 +206,8 @@ function readCsv<T>(file: string, label: string, schema: z.ZodType<T>, problems:
   for (const { record, info } of records) {
     const result = schema.safeParse(record);
     if (!result.success) {
-      for (const issue of result.error.issues) problems.push(`${label}:${info.lines}: ${issue.path.join('.') || 'row'}: ${issue.message}`);
+      for (const issue of result.error.issues)
+        problems.push(`${label}:${info.lines}: ${issue.path.join('.') || 'row'}: ${issue.message}`);
       continue;
     }
     const id = (result.data as { id: string }).id;

@@ -42,7 +42,12 @@ export function step(state: ConversationState, turn: Turn, ctx: StepContext): St
     next = { ...next, lang: out.pickedLanguage, langPicked: true, active: null };
     actions.length = 0;
     if (out.pickedLanguage !== state.lang) actions.push({ type: 'setLanguage', lang: out.pickedLanguage });
-    actions.push({ type: 'reply', lang: out.pickedLanguage, say: [{ key: 'language.changed' }], choices: menu() });
+    actions.push({
+      type: 'reply',
+      lang: out.pickedLanguage,
+      say: [{ key: 'language.changed' }],
+      choices: menu(),
+    });
     return { state: next, actions };
   }
   next = { ...next, active: out.next };
@@ -65,7 +70,8 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
     const intent = choice.slice(7) as Intent;
     // A pressed topic button is as good as a certain classification.
     const chosen = { ...turn.analysis, intent, confidence: 1 };
-    if ((INTENTS as readonly string[]).includes(intent)) return dialogFor(intent).start({ ...input, turn: { ...turn, analysis: chosen } });
+    if ((INTENTS as readonly string[]).includes(intent))
+      return dialogFor(intent).start({ ...input, turn: { ...turn, analysis: chosen } });
   }
 
   const active = previous.active;
@@ -84,7 +90,8 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
     if (again) return { ...again, say: [{ key: 'common.notUnderstood' }, ...again.say] };
   }
 
-  if (intent !== 'unknown' && isConfident(turn.analysis, ctx.clarifyBelow)) return dialogFor(intent).start(input);
+  if (intent !== 'unknown' && isConfident(turn.analysis, ctx.clarifyBelow))
+    return dialogFor(intent).start(input);
   const options = ranked.filter((r) => r.intent !== 'unknown' && r.p >= GUESS_FLOOR).slice(0, 2);
   if (options.length === 0) return dialogFor('unknown').start(input);
   return {
@@ -103,7 +110,11 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
 function isConfident(a: Turn['analysis'], clarifyBelow: number): boolean {
   const [first, second] = a.ranked;
   if (a.confidence >= clarifyBelow) return true;
-  return a.confidence >= clarifyBelow / 2 && a.confidence >= LEAD_FACTOR * (second?.p ?? 0) && first?.intent === a.intent;
+  return (
+    a.confidence >= clarifyBelow / 2 &&
+    a.confidence >= LEAD_FACTOR * (second?.p ?? 0) &&
+    first?.intent === a.intent
+  );
 }
 
 function chooseLanguage(state: ConversationState, turn: Turn, ctx: StepContext): string {

@@ -70,7 +70,14 @@ export interface ChildView {
 }
 
 export interface CalendarEntry {
-  kind: 'foreldremote' | 'utviklingssamtale' | 'holiday' | 'school-start' | 'school-end' | 'day-off' | 'other';
+  kind:
+    | 'foreldremote'
+    | 'utviklingssamtale'
+    | 'holiday'
+    | 'school-start'
+    | 'school-end'
+    | 'day-off'
+    | 'other';
   title: string;
   /** ISO date or date-time (Europe/Oslo). */
   start: string;

@@ -54,28 +54,52 @@ const standardFile = z.object({
 });
 export type StandardFile = z.infer<typeof standardFile>;
 
-const keywordKinds = ['cancel', 'yes', 'no', 'today', 'tomorrow', 'late', 'early', 'mon', 'tue', 'wed', 'thu', 'fri'] as const;
+const keywordKinds = [
+  'cancel',
+  'yes',
+  'no',
+  'today',
+  'tomorrow',
+  'late',
+  'early',
+  'mon',
+  'tue',
+  'wed',
+  'thu',
+  'fri',
+] as const;
 const intentsFile = z.object({
   _meta: meta,
   examples: z.record(z.enum(INTENTS), z.array(z.string().min(1))),
-  keywords: z.record(z.enum(keywordKinds), z.array(z.string())).default({} as Record<(typeof keywordKinds)[number], string[]>),
+  keywords: z
+    .record(z.enum(keywordKinds), z.array(z.string()))
+    .default({} as Record<(typeof keywordKinds)[number], string[]>),
 });
 export type IntentsFile = z.infer<typeof intentsFile>;
 
 export function loadLocales(dir: string): LocaleBundle {
   const bundle: LocaleBundle = { languages: [], ui: new Map(), standard: new Map(), intents: new Map() };
-  for (const code of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  for (const code of readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     const ui = read(join(dir, code, 'ui.json'), uiFile);
     const standard = read(join(dir, code, 'standard.json'), standardFile);
     const intents = read(join(dir, code, 'intents.json'), intentsFile);
     if (ui) {
       bundle.ui.set(code, ui);
-      bundle.languages.push({ code, name: ui._meta.name, dir: ui._meta.dir, reviewed: ui._meta.reviewedByNativeSpeaker });
+      bundle.languages.push({
+        code,
+        name: ui._meta.name,
+        dir: ui._meta.dir,
+        reviewed: ui._meta.reviewedByNativeSpeaker,
+      });
     }
     if (standard) bundle.standard.set(code, standard);
     if (intents) bundle.intents.set(code, intents);
   }
-  if (!bundle.ui.has('nb') || !bundle.ui.has('en')) throw new Error(`locales: ${dir} must hold nb and en (the fallbacks)`);
+  if (!bundle.ui.has('nb') || !bundle.ui.has('en'))
+    throw new Error(`locales: ${dir} must hold nb and en (the fallbacks)`);
   return bundle;
 }
 
@@ -95,7 +119,9 @@ function read<T>(path: string, schema: z.ZodType<T>): T | undefined {
 /** Training examples from every language, labelled by intent. */
 export function intentExamples(bundle: LocaleBundle): Array<{ text: string; label: Intent; lang: string }> {
   return [...bundle.intents].flatMap(([lang, file]) =>
-    Object.entries(file.examples).flatMap(([intent, texts]) => texts.map((text) => ({ text, label: intent as Intent, lang }))),
+    Object.entries(file.examples).flatMap(([intent, texts]) =>
+      texts.map((text) => ({ text, label: intent as Intent, lang })),
+    ),
   );
 }
 

@@ -47,13 +47,19 @@ export function createRenderer(bundle: LocaleBundle): Renderer {
     return a?.[field as 'title' | 'school' | 'home'];
   }
 
-  function fill(lang: string, template: string, params: Say['params'] = {}, glossed: Set<string> | null): string {
+  function fill(
+    lang: string,
+    template: string,
+    params: Say['params'] = {},
+    glossed: Set<string> | null,
+  ): string {
     let text = template.replace(/\{(\w+)(?::(\w+))?\}/g, (whole, name: string, field?: string) => {
       const value = params[name];
       if (value === undefined) return whole;
       if (field) return versionField(lang, String(value), field) ?? '';
       if (typeof value === 'number') return new Intl.NumberFormat(intlLocale(lang)).format(value);
-      if (value.startsWith('standard.')) return lookup(lang, value, params) ?? lookup('nb', value, params) ?? '';
+      if (value.startsWith('standard.'))
+        return lookup(lang, value, params) ?? lookup('nb', value, params) ?? '';
       if (name === 'term') return term(lang, value, glossed);
       return formatDates(lang, value);
     });
@@ -83,15 +89,21 @@ export function createRenderer(bundle: LocaleBundle): Renderer {
     const nb = lookup('nb', s.key, s.params);
     const en = lookup('en', s.key, s.params);
     if (nb === undefined && en === undefined) return '';
-    if (lang === 'nb' || lang === 'en') return fill(lang === 'nb' ? 'en' : 'nb', (lang === 'nb' ? en : nb) ?? '', s.params, glossed);
+    if (lang === 'nb' || lang === 'en')
+      return fill(lang === 'nb' ? 'en' : 'nb', (lang === 'nb' ? en : nb) ?? '', s.params, glossed);
     const note = lookup(lang, 'common.missingTranslation') ?? lookup('en', 'common.missingTranslation') ?? '';
-    return [note, nb && fill('nb', nb, s.params, null), en && fill('en', en, s.params, new Set())].filter(Boolean).join('\n');
+    return [note, nb && fill('nb', nb, s.params, null), en && fill('en', en, s.params, new Set())]
+      .filter(Boolean)
+      .join('\n');
   }
 
   return {
     reply: (lang, say) => {
       const glossed = new Set<string>();
-      return say.map((s) => one(lang, s, glossed)).filter(Boolean).join('\n\n');
+      return say
+        .map((s) => one(lang, s, glossed))
+        .filter(Boolean)
+        .join('\n\n');
     },
     label: (lang, s) => one(lang, s, null),
     dir: (lang) => dirs.get(lang) ?? 'ltr',

@@ -32,7 +32,10 @@ export class TextClassifier<L extends string> {
     private readonly bias: Float32Array,
   ) {}
 
-  static train<L extends string>(examples: Array<{ text: string; label: L }>, opts: TrainOptions = {}): TextClassifier<L> {
+  static train<L extends string>(
+    examples: Array<{ text: string; label: L }>,
+    opts: TrainOptions = {},
+  ): TextClassifier<L> {
     const { epochs = 12, learningRate = 1.0, seed = 1 } = opts;
     const labels = [...new Set(examples.map((e) => e.label))].sort();
     const labelIndex = new Map(labels.map((l, i) => [l, i]));
@@ -53,7 +56,13 @@ export class TextClassifier<L extends string> {
     });
     const idf = Float32Array.from(docFreq, (df) => Math.log((1 + examples.length) / (1 + df)) + 1);
     const C = labels.length;
-    const model = new TextClassifier(labels, index, idf, new Float32Array(index.size * C), new Float32Array(C));
+    const model = new TextClassifier(
+      labels,
+      index,
+      idf,
+      new Float32Array(index.size * C),
+      new Float32Array(C),
+    );
     const data = raw.map(({ f, y }) => ({ x: model.vector(f), y }));
 
     // Averaged SGD: the running average of the weights generalises better than the last iterate.
@@ -99,7 +108,9 @@ export class TextClassifier<L extends string> {
     const C = this.labels.length;
     const scores = new Float64Array(C);
     softmax(x, this.weights, this.bias, C, scores);
-    const ranked = this.labels.map((label, c) => ({ label, p: scores[c] as number })).sort((a, b) => b.p - a.p);
+    const ranked = this.labels
+      .map((label, c) => ({ label, p: scores[c] as number }))
+      .sort((a, b) => b.p - a.p);
     const top = ranked[0] as { label: L; p: number };
     return { label: top.label, p: top.p, ranked, coverage: f.size ? x.length / f.size : 0 };
   }
@@ -121,7 +132,13 @@ export class TextClassifier<L extends string> {
   }
 }
 
-function softmax(x: Array<[number, number]>, w: Float32Array, b: Float32Array, C: number, out: Float64Array): void {
+function softmax(
+  x: Array<[number, number]>,
+  w: Float32Array,
+  b: Float32Array,
+  C: number,
+  out: Float64Array,
+): void {
   for (let c = 0; c < C; c++) out[c] = b[c] as number;
   for (const [f, v] of x) {
     const base = f * C;

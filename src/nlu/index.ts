@@ -34,14 +34,26 @@ export function nluFrom(
     analyze(text, priorLang) {
       const guess = detectLanguage(text, { prior: priorLang ?? null, supported: languages, model: langs });
       if (!/[\p{L}\p{N}]/u.test(text)) {
-        return { lang: guess.lang, langConfidence: guess.confidence, intent: 'unknown', confidence: 1, ranked: [{ intent: 'unknown', p: 1 }] };
+        return {
+          lang: guess.lang,
+          langConfidence: guess.confidence,
+          intent: 'unknown',
+          confidence: 1,
+          ranked: [{ intent: 'unknown', p: 1 }],
+        };
       }
       const p = intents.predict(text);
       // Text the model has mostly never seen (gibberish, another topic) lowers every confidence.
       const damp = Math.min(1, p.coverage / MIN_COVERAGE);
       const ranked = p.ranked.slice(0, 4).map((r) => ({ intent: r.label, p: r.p * damp }));
       const top = ranked[0] ?? { intent: 'unknown' as Intent, p: 0 };
-      return { lang: guess.lang, langConfidence: guess.confidence, intent: top.intent, confidence: top.p, ranked };
+      return {
+        lang: guess.lang,
+        langConfidence: guess.confidence,
+        intent: top.intent,
+        confidence: top.p,
+        ranked,
+      };
     },
   };
 }

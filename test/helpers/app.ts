@@ -6,8 +6,17 @@ import { createLogger } from '../../src/log.ts';
 import { data, locales, nlu, ROOT } from './world.ts';
 
 /** The single-process app on a free loopback port, with the demo school. */
-export async function startApp(opts: { now?: () => Date; bodyLimit?: number } = {}): Promise<App & { url: string }> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', ...(opts.bodyLimit ? { BODY_LIMIT_BYTES: String(opts.bodyLimit) } : {}) }, ROOT);
+export async function startApp(
+  opts: { now?: () => Date; bodyLimit?: number } = {},
+): Promise<App & { url: string }> {
+  const config = loadConfig(
+    {
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      ...(opts.bodyLimit ? { BODY_LIMIT_BYTES: String(opts.bodyLimit) } : {}),
+    },
+    ROOT,
+  );
   const app = await createApp(
     { ...config, LOCALES_DIR: join(ROOT, 'locales') },
     { locales, nlu: nlu(), directory: data },
@@ -23,7 +32,9 @@ export async function nextBotReply(url: string, session: string, after: number, 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await fetch(`${url}/api/sessions/${session}/messages?after=${after}`);
-    const { messages } = (await res.json()) as { messages: Array<{ seq: number; from: string; text: string; lang: string; dir: string }> };
+    const { messages } = (await res.json()) as {
+      messages: Array<{ seq: number; from: string; text: string; lang: string; dir: string }>;
+    };
     const bot = messages.find((m) => m.from === 'bot');
     if (bot) return bot;
     await new Promise((r) => setTimeout(r, 20));

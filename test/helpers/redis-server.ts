@@ -44,7 +44,9 @@ export async function startRedis(opts: StartOptions = {}): Promise<TestRedis> {
       external: true,
       stop: async () => {},
       restart: async () => {
-        throw new Error('cannot restart the Redis named by REDIS_URL; unset it to use a private redis-server');
+        throw new Error(
+          'cannot restart the Redis named by REDIS_URL; unset it to use a private redis-server',
+        );
       },
     };
   }
@@ -103,12 +105,18 @@ async function launch(args: string[], port: number, timeoutMs: number): Promise<
     child.once('error', (err: NodeJS.ErrnoException) => {
       reject(
         err.code === 'ENOENT'
-          ? new Error('redis-server not found on PATH: install Redis 7 (apt-get install redis-server) or set REDIS_URL')
+          ? new Error(
+              'redis-server not found on PATH: install Redis 7 (apt-get install redis-server) or set REDIS_URL',
+            )
           : err,
       );
     });
     child.once('exit', (code, signal) => {
-      reject(new Error(`redis-server on port ${port} exited (${code ?? signal}) before answering PING:\n${output}`));
+      reject(
+        new Error(
+          `redis-server on port ${port} exited (${code ?? signal}) before answering PING:\n${output}`,
+        ),
+      );
     });
   });
   died.catch(() => {}); // observed below; keeps a later exit from being an unhandled rejection

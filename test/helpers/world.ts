@@ -38,7 +38,9 @@ export interface Said {
  * what a parent would see, without HTTP. `at` is the turn's clock.
  */
 export async function conversation(login: string | null, opts: { at?: string } = {}) {
-  const person: Person = login ? await directory.identify('web', login) : { kind: 'anonymous', id: 'web:anon' };
+  const person: Person = login
+    ? await directory.identify('web', login)
+    : { kind: 'anonymous', id: 'web:anon' };
   const view = await directory.view(person);
   let state = initialState(person.preferredLang ?? null);
   const at = opts.at ?? '2026-11-23T08:00:00+01:00';
@@ -50,14 +52,21 @@ export async function conversation(login: string | null, opts: { at?: string } =
     },
     send(text: string, choice?: string): Said {
       const analysis = nlu().analyze(text, state.lang ?? person.preferredLang);
-      const result = step(state, { id: randomUUID(), at, text, analysis, ...(choice ? { choice } : {}) }, ctx);
+      const result = step(
+        state,
+        { id: randomUUID(), at, text, analysis, ...(choice ? { choice } : {}) },
+        ctx,
+      );
       state = result.state;
       const reply = result.actions.find((a) => a.type === 'reply');
-      if (!reply || reply.type !== 'reply') throw new Error('no reply');
+      if (reply?.type !== 'reply') throw new Error('no reply');
       return {
         text: renderer.reply(reply.lang, reply.say),
         lang: reply.lang,
-        choices: (reply.choices ?? []).map((c) => ({ value: c.value, label: renderer.label(reply.lang, c.label) })),
+        choices: (reply.choices ?? []).map((c) => ({
+          value: c.value,
+          label: renderer.label(reply.lang, c.label),
+        })),
         actions: result.actions.filter((a) => a.type !== 'reply'),
         state,
       };

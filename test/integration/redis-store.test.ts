@@ -135,7 +135,10 @@ describe('RedisStore', { timeout: 30_000 }, () => {
   it('purges a long conversation in several batches', async () => {
     const store = newStore('purge-batch');
     for (let i = 0; i < 1200; i++) {
-      await store.appendMessage('sms:long', msg(`m${i}`, new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()));
+      await store.appendMessage(
+        'sms:long',
+        msg(`m${i}`, new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()),
+      );
     }
     await store.appendMessage('sms:long', msg('keep', '2025-06-01T00:00:00Z'));
     expect(await store.purgeOlderThan(new Date('2025-01-01T00:00:00Z'))).toBe(1200);

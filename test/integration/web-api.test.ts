@@ -5,8 +5,16 @@ import { nextBotReply, startApp } from '../helpers/app.ts';
 let app: Awaited<ReturnType<typeof startApp>>;
 let session: string;
 
-const post = (path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-  fetch(`${app.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const post = (
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) =>
+  fetch(`${app.url}${path}`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 beforeAll(async () => {
   app = await startApp({ now: () => new Date('2026-11-23T07:00:00Z') });
@@ -17,7 +25,9 @@ beforeAll(async () => {
 afterAll(async () => app?.close());
 
 async function say(text: string, id = randomUUID()) {
-  const before = (await (await fetch(`${app.url}/api/sessions/${session}/messages`)).json()) as { messages: Array<{ seq: number }> };
+  const before = (await (await fetch(`${app.url}/api/sessions/${session}/messages`)).json()) as {
+    messages: Array<{ seq: number }>;
+  };
   const after = Math.max(0, ...before.messages.map((m) => m.seq));
   const res = await post(`/api/sessions/${session}/messages`, { id, text });
   return { res, after };
@@ -45,7 +55,9 @@ describe('web chat API over HTTP', () => {
     expect(((await again.json()) as { duplicate: boolean }).duplicate).toBe(true);
     await nextBotReply(app.url, session, first.after);
     await new Promise((r) => setTimeout(r, 100));
-    const { messages } = (await (await fetch(`${app.url}/api/sessions/${session}/messages?after=${first.after}`)).json()) as {
+    const { messages } = (await (
+      await fetch(`${app.url}/api/sessions/${session}/messages?after=${first.after}`)
+    ).json()) as {
       messages: Array<{ from: string }>;
     };
     expect(messages.filter((m) => m.from === 'bot')).toHaveLength(1);
@@ -72,7 +84,11 @@ describe('web chat API over HTTP', () => {
     });
 
     it('emoji-only, binary garbage and mixed-script text each get a reply', async () => {
-      for (const text of ['😀🙏😀', '\u0000\u0001\uFFFD\uD7FF garbage \u0007', 'Salam kontaktlærer مرحبا Привет 你好']) {
+      for (const text of [
+        '😀🙏😀',
+        '\u0000\u0001\uFFFD\uD7FF garbage \u0007',
+        'Salam kontaktlærer مرحبا Привет 你好',
+      ]) {
         const { res, after } = await say(text);
         expect(res.status).toBe(202);
         const reply = await nextBotReply(app.url, session, after);
@@ -93,7 +109,10 @@ describe('web chat API over HTTP', () => {
     });
 
     it('an oversized body: 413', async () => {
-      const res = await post(`/api/sessions/${session}/messages`, JSON.stringify({ id: randomUUID(), text: 'x'.repeat(200_000) }));
+      const res = await post(
+        `/api/sessions/${session}/messages`,
+        JSON.stringify({ id: randomUUID(), text: 'x'.repeat(200_000) }),
+      );
       expect(res.status).toBe(413);
     });
 

@@ -68,7 +68,10 @@ async function send(text, choice) {
 }
 
 async function start(login, label) {
-  const { session } = await api('/api/sessions', { method: 'POST', body: JSON.stringify(login ? { login } : {}) });
+  const { session } = await api('/api/sessions', {
+    method: 'POST',
+    body: JSON.stringify(login ? { login } : {}),
+  });
   state.session = session;
   $('signin').hidden = true;
   $('chat').hidden = false;

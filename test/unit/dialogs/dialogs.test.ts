@@ -9,7 +9,9 @@ const AT = '2026-11-23T08:00:00+01:00';
 /** Nothing a parent sees may be a key name, a placeholder or raw term markup. */
 function expectClean(text: string) {
   expect(text.trim()).not.toBe('');
-  expect(text).not.toMatch(/\[\[|\]\]|\{\w+(:\w+)?\}|\b(common|menu|absence|leave|contact|meetings|standard)\.\w+/);
+  expect(text).not.toMatch(
+    /\[\[|\]\]|\{\w+(:\w+)?\}|\b(common|menu|absence|leave|contact|meetings|standard)\.\w+/,
+  );
 }
 
 describe.each(LANGS)('every dialog answers in %s', (lang) => {
@@ -46,7 +48,13 @@ describe('contact.teacher', () => {
     chat.send('', 'relay:start');
     const said = chat.send('Yusuf wuxuu u baahan yahay buug cusub');
     expect(said.actions).toEqual([
-      { type: 'relayToStaff', to: { role: 'kontaktlaerer', childId: 'p-yusuf' }, childId: 'p-yusuf', text: 'Yusuf wuxuu u baahan yahay buug cusub', lang: 'so' },
+      {
+        type: 'relayToStaff',
+        to: { role: 'kontaktlaerer', childId: 'p-yusuf' },
+        childId: 'p-yusuf',
+        text: 'Yusuf wuxuu u baahan yahay buug cusub',
+        lang: 'so',
+      },
     ]);
     expect(said.text).toContain('Ingrid Berg');
   });
@@ -95,7 +103,13 @@ describe('absence.report', () => {
       {
         type: 'notifyStaff',
         to: [{ role: 'kontaktlaerer', childId: 'p-ola' }],
-        notice: { kind: 'absence', childId: 'p-ola', classId: 'bjerkedalen-6a', days: ['2026-11-23'], mode: 'absent' },
+        notice: {
+          kind: 'absence',
+          childId: 'p-ola',
+          classId: 'bjerkedalen-6a',
+          days: ['2026-11-23'],
+          mode: 'absent',
+        },
       },
     ]);
     expect(JSON.stringify(sent.actions)).not.toMatch(/feber|syk/);
@@ -116,7 +130,10 @@ describe('absence.report', () => {
     const confirm = chat.send('10:30');
     expect(confirm.text).toMatch(/Ali will arrive late on Monday,? 23 November 2026, at about 10:30/);
     const sent = chat.send('yes');
-    expect(sent.actions[0]).toMatchObject({ type: 'notifyStaff', notice: { childId: 'p-ali', mode: 'late', time: '10:30' } });
+    expect(sent.actions[0]).toMatchObject({
+      type: 'notifyStaff',
+      notice: { childId: 'p-ali', mode: 'late', time: '10:30' },
+    });
   });
 
   it('pl: tomorrow, in Polish', async () => {
@@ -170,7 +187,14 @@ describe('safety.concern', () => {
     chat.send('', `lang:${lang}`);
     const said = chat.send(text);
     expect(said.actions).toEqual([
-      { type: 'escalate', reason: 'safety', to: [{ role: 'kontaktlaerer', childId: 'p-ola' }, { role: 'rektor' }], childId: 'p-ola', text, lang },
+      {
+        type: 'escalate',
+        reason: 'safety',
+        to: [{ role: 'kontaktlaerer', childId: 'p-ola' }, { role: 'rektor' }],
+        childId: 'p-ola',
+        text,
+        lang,
+      },
     ]);
     expect(said.text).toMatch(/112/);
   });
@@ -208,7 +232,9 @@ describe('holidays.dates', () => {
   it('reads the coming holidays from the loaded calendar, glossed', async () => {
     const chat = await conversation('john', { at: AT });
     const said = chat.send('', 'intent:holidays.dates');
-    expect(said.text).toMatch(/Juleferie \(Christmas holiday\): Monday,? 21 December 2026 – Friday,? 1 January 2027/);
+    expect(said.text).toMatch(
+      /Juleferie \(Christmas holiday\): Monday,? 21 December 2026 – Friday,? 1 January 2027/,
+    );
     expect(said.text).toMatch(/Vinterferie/);
   });
 
@@ -225,13 +251,21 @@ describe('expectations', () => {
     const said = chat.send('What can I expect about homework and learning?', 'intent:expectations.school');
     expect(said.text).toMatch(/Teaching and learning/);
     expect(said.text).toMatch(/Oslo standard/);
-    expect(said.choices.map((c) => c.value)).toEqual(['area:fag:home', 'area:trygghet:school', 'area:dialog:school']);
+    expect(said.choices.map((c) => c.value)).toEqual([
+      'area:fag:home',
+      'area:trygghet:school',
+      'area:dialog:school',
+    ]);
   });
 
   it('shows the three areas when no area is named, and follows a pick (nb)', async () => {
     const chat = await conversation('kari', { at: AT });
     const overview = chat.send('', 'intent:expectations.home');
-    expect(overview.choices.map((c) => c.label)).toEqual(['Fag og læring', 'Trygghet og trivsel', 'Dialog og samarbeid']);
+    expect(overview.choices.map((c) => c.label)).toEqual([
+      'Fag og læring',
+      'Trygghet og trivsel',
+      'Dialog og samarbeid',
+    ]);
     const said = chat.send('', 'area:fag:home');
     expect(said.text).toMatch(/fast tid/);
   });
@@ -259,6 +293,8 @@ describe('clarify and fall-backs', () => {
   it('language.change lists every language with its own name', async () => {
     const chat = await conversation('kari', { at: AT });
     const said = chat.send('', 'intent:language.change');
-    expect(said.choices.map((c) => c.label)).toEqual(expect.arrayContaining(['Soomaali', 'English', 'Norsk (bokmål)']));
+    expect(said.choices.map((c) => c.label)).toEqual(
+      expect.arrayContaining(['Soomaali', 'English', 'Norsk (bokmål)']),
+    );
   });
 });

@@ -12,12 +12,18 @@ describe('school data folder', () => {
     const d = loadDirectoryFolder(DEMO);
     expect(d.schools.map((s) => s.id)).toEqual(['bjerkedalen']);
     expect(d.pupils).toHaveLength(13);
-    expect(d.schoolCalendars.bjerkedalen?.find((e) => e.title === 'Vinterferie' && e.start.startsWith('2025'))).toMatchObject({
+    expect(
+      d.schoolCalendars.bjerkedalen?.find((e) => e.title === 'Vinterferie' && e.start.startsWith('2025')),
+    ).toMatchObject({
       kind: 'holiday',
       start: '2025-02-17',
       end: '2025-02-22',
     });
-    expect(d.classCalendars['bjerkedalen-3a']?.[0]).toMatchObject({ kind: 'foreldremote', start: '2024-09-05T18:00:00+02:00', location: 'Klasserommet' });
+    expect(d.classCalendars['bjerkedalen-3a']?.[0]).toMatchObject({
+      kind: 'foreldremote',
+      start: '2024-09-05T18:00:00+02:00',
+      location: 'Klasserommet',
+    });
   });
 
   it('reports malformed rows with file and line, all at once', () => {
@@ -26,7 +32,10 @@ describe('school data folder', () => {
     const guardians = readFileSync(join(dir, 'guardians.csv'), 'utf8').split('\n');
     guardians[2] = 'g-bad,bjerkedalen,Bad Phone,so,12345,,,,bad';
     writeFileSync(join(dir, 'guardians.csv'), guardians.join('\n'));
-    writeFileSync(join(dir, 'pupils.csv'), `${readFileSync(join(dir, 'pupils.csv'), 'utf8')}p-x,bjerkedalen,X,Y,no-such-class,g-amina\n`);
+    writeFileSync(
+      join(dir, 'pupils.csv'),
+      `${readFileSync(join(dir, 'pupils.csv'), 'utf8')}p-x,bjerkedalen,X,Y,no-such-class,g-amina\n`,
+    );
     try {
       loadDirectoryFolder(dir);
       expect.unreachable();

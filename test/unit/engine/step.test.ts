@@ -15,7 +15,13 @@ const analysis = (intent: Intent, confidence = 0.9, lang = 'en', second: Intent 
     { intent: second, p: (1 - confidence) * 0.8 },
   ],
 });
-const turn = (text: string, a: Analysis, choice?: string): Turn => ({ id: 'm1', at: AT, text, analysis: a, ...(choice ? { choice } : {}) });
+const turn = (text: string, a: Analysis, choice?: string): Turn => ({
+  id: 'm1',
+  at: AT,
+  text,
+  analysis: a,
+  ...(choice ? { choice } : {}),
+});
 
 async function context(login: string): Promise<StepContext> {
   const person = await directory.identify('web', login);
@@ -36,7 +42,11 @@ describe('step (pure engine)', () => {
 
   it('returns actions as data: a reply in the conversation language and a state waiting for confirmation', async () => {
     const ctx = await context('kari');
-    const { state, actions } = step(initialState('en'), turn('Ola is sick today', analysis('absence.report')), ctx);
+    const { state, actions } = step(
+      initialState('en'),
+      turn('Ola is sick today', analysis('absence.report')),
+      ctx,
+    );
     expect(actions).toEqual([
       {
         type: 'reply',
@@ -48,16 +58,28 @@ describe('step (pure engine)', () => {
         ],
       },
     ]);
-    expect(state.active).toEqual({ name: 'absence', step: 'confirm', data: { childId: 'p-ola', days: ['2026-11-23'], mode: 'absent' } });
+    expect(state.active).toEqual({
+      name: 'absence',
+      step: 'confirm',
+      data: { childId: 'p-ola', days: ['2026-11-23'], mode: 'absent' },
+    });
   });
 
   it('asks a clarifying question with the top two intents when unsure', async () => {
     const ctx = await context('kari');
-    const { actions } = step(initialState('en'), turn('about the meeting thing', analysis('meetings.next', 0.3, 'en', 'contact.teacher')), ctx);
+    const { actions } = step(
+      initialState('en'),
+      turn('about the meeting thing', analysis('meetings.next', 0.3, 'en', 'contact.teacher')),
+      ctx,
+    );
     expect(actions[0]).toMatchObject({
       type: 'reply',
       say: [{ key: 'common.clarify' }],
-      choices: [{ value: 'intent:meetings.next' }, { value: 'intent:contact.teacher' }, { value: 'intent:human.handoff' }],
+      choices: [
+        { value: 'intent:meetings.next' },
+        { value: 'intent:contact.teacher' },
+        { value: 'intent:human.handoff' },
+      ],
     });
   });
 
@@ -74,7 +96,11 @@ describe('step (pure engine)', () => {
     const start: ConversationState = initialState('nb');
     const ok = step(start, turn('ok', { ...analysis('greeting'), lang: 'so' }), ctx);
     expect(ok.state.lang).toBe('nb');
-    const long = step(start, turn('Fadlan ii sheeg goorta kulanka waalidiinta', { ...analysis('meetings.next'), lang: 'so' }), ctx);
+    const long = step(
+      start,
+      turn('Fadlan ii sheeg goorta kulanka waalidiinta', { ...analysis('meetings.next'), lang: 'so' }),
+      ctx,
+    );
     expect(long.state.lang).toBe('so');
     expect(long.actions[0]).toEqual({ type: 'setLanguage', lang: 'so' });
   });
@@ -83,7 +109,11 @@ describe('step (pure engine)', () => {
     const ctx = await context('kari');
     const picked = step(initialState('nb'), turn('', analysis('unknown', 0), 'lang:pl'), ctx).state;
     expect(picked).toMatchObject({ lang: 'pl', langPicked: true });
-    const next = step(picked, turn('hello teacher name?', { ...analysis('contact.teacher'), lang: 'en' }), ctx);
+    const next = step(
+      picked,
+      turn('hello teacher name?', { ...analysis('contact.teacher'), lang: 'en' }),
+      ctx,
+    );
     expect(next.state.lang).toBe('pl');
   });
 
@@ -100,7 +130,11 @@ describe('conversation state', () => {
       v: 1,
       lang: 'so',
       langPicked: true,
-      active: { name: 'absence', step: 'confirm', data: { childId: 'p-1', days: ['2026-11-23'], time: null } },
+      active: {
+        name: 'absence',
+        step: 'confirm',
+        data: { childId: 'p-1', days: ['2026-11-23'], time: null },
+      },
       turns: 7,
     };
     expect(restore(persist(s))).toEqual(s);

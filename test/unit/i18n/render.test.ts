@@ -15,19 +15,32 @@ describe('renderer', () => {
   });
 
   it('formats dates in the reader’s language', () => {
-    expect(renderer.reply('nb', [{ key: 'holidays.day', params: { term: 'Siste skoledag', date: '2025-06-20' } }])).toBe(
-      'Siste skoledag: fredag 20. juni 2025',
-    );
-    expect(renderer.reply('pl', [{ key: 'holidays.day', params: { term: 'X', date: '2025-06-20' } }])).toMatch(/20 czerwca 2025/);
+    expect(
+      renderer.reply('nb', [{ key: 'holidays.day', params: { term: 'Siste skoledag', date: '2025-06-20' } }]),
+    ).toBe('Siste skoledag: fredag 20. juni 2025');
+    expect(
+      renderer.reply('pl', [{ key: 'holidays.day', params: { term: 'X', date: '2025-06-20' } }]),
+    ).toMatch(/20 czerwca 2025/);
   });
 
   it('falls back to Norwegian and English with a note, never a blank or a key', () => {
     const bundle: LocaleBundle = {
       ...locales,
-      ui: new Map([...locales.ui, ['so', { ...(locales.ui.get('so') as NonNullable<ReturnType<typeof locales.ui.get>>), messages: { 'common.missingTranslation': 'Lama helin' } }]]),
+      ui: new Map([
+        ...locales.ui,
+        [
+          'so',
+          {
+            ...(locales.ui.get('so') as NonNullable<ReturnType<typeof locales.ui.get>>),
+            messages: { 'common.missingTranslation': 'Lama helin' },
+          },
+        ],
+      ]),
     };
     const text = createRenderer(bundle).reply('so', [{ key: 'absence.notSent' }]);
-    expect(text).toBe(['Lama helin', 'Greit, jeg har ikke meldt noe.', 'OK, I have not reported anything.'].join('\n'));
+    expect(text).toBe(
+      ['Lama helin', 'Greit, jeg har ikke meldt noe.', 'OK, I have not reported anything.'].join('\n'),
+    );
   });
 
   it('wraps Latin school terms in bidi isolates in right-to-left languages', () => {
@@ -40,7 +53,30 @@ describe('renderer', () => {
     const keys = Object.keys(locales.ui.get('en')?.messages ?? {});
     for (const { code } of locales.languages) {
       for (const key of keys) {
-        const text = renderer.reply(code, [{ key, params: { name: 'Ola', className: '6A', teacher: 'T', days: '2026-11-23', time: '10:00', date: '2026-11-23', from: '2026-11-23', to: '2026-11-24', term: 'Vinterferie', phone: '+47', email: 'e', location: 'L', school: 'S', baseleder: 'B', version: 'oslo-2014', area: 'standard.fag.title', text: 'x' } }]);
+        const text = renderer.reply(code, [
+          {
+            key,
+            params: {
+              name: 'Ola',
+              className: '6A',
+              teacher: 'T',
+              days: '2026-11-23',
+              time: '10:00',
+              date: '2026-11-23',
+              from: '2026-11-23',
+              to: '2026-11-24',
+              term: 'Vinterferie',
+              phone: '+47',
+              email: 'e',
+              location: 'L',
+              school: 'S',
+              baseleder: 'B',
+              version: 'oslo-2014',
+              area: 'standard.fag.title',
+              text: 'x',
+            },
+          },
+        ]);
         expect(text, `${code} ${key}`).not.toMatch(/\{\w+(:\w+)?\}|\[\[/);
         expect(text.trim(), `${code} ${key}`).not.toBe('');
       }

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { normalize } from '../../../src/nlu/normalize.ts';
 import { nlu, ROOT } from '../../helpers/world.ts';
 
-
 describe('normalize', () => {
   it('folds diacritics, Norwegian letters and Arabic-script variants', () => {
     expect(normalize('Foreldremøte på FAU-møtet!')).toBe('foreldremote pa fau motet');
@@ -64,7 +63,11 @@ describe('intent recognition', () => {
 
   it('classifies a sentence in well under a millisecond (median)', () => {
     const n = nlu();
-    const texts = ['Ilmahaygu maanta wuu xanuunsan yahay', 'Kiedy jest nastepne zebranie rodzicow?', 'ابني مريض اليوم'];
+    const texts = [
+      'Ilmahaygu maanta wuu xanuunsan yahay',
+      'Kiedy jest nastepne zebranie rodzicow?',
+      'ابني مريض اليوم',
+    ];
     for (let i = 0; i < 50; i++) n.analyze(texts[i % 3] as string, null);
     const times: number[] = [];
     for (let i = 0; i < 300; i++) {
@@ -80,17 +83,31 @@ describe('intent recognition', () => {
 
 describe('npx skolebro nlu (evaluation contract)', () => {
   it('writes one JSON line per input line, in order, even for bad lines', async () => {
-    const input = ['{"text": "Ilmahaygu maanta wuu xanuunsan yahay"}', 'not json', '{"text": "ابني مريض اليوم"}', '{"nope": 1}'].join('\n');
+    const input = [
+      '{"text": "Ilmahaygu maanta wuu xanuunsan yahay"}',
+      'not json',
+      '{"text": "ابني مريض اليوم"}',
+      '{"nope": 1}',
+    ].join('\n');
     const child = execFile(process.execPath, [join(ROOT, 'bin/skolebro.js'), 'nlu'], { cwd: ROOT });
     child.stdin?.end(input);
     let out = '';
     child.stdout?.on('data', (d) => {
       out += d;
     });
-    await new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`exit ${code}`)))));
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    await new Promise((resolve, reject) =>
+      child.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`exit ${code}`)))),
+    );
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatchObject({ text: 'Ilmahaygu maanta wuu xanuunsan yahay', lang: 'so', intent: 'absence.report' });
+    expect(lines[0]).toMatchObject({
+      text: 'Ilmahaygu maanta wuu xanuunsan yahay',
+      lang: 'so',
+      intent: 'absence.report',
+    });
     expect(lines[0].confidence).toBeGreaterThan(0);
     expect(lines[0].confidence).toBeLessThanOrEqual(1);
     expect(lines[1]).toMatchObject({ intent: 'unknown', confidence: 0, error: 'not JSON' });

@@ -1,0 +1,339 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, PermanentError, TransientError } from '../../src/errors.ts';
+import {
+  BullJobBus,
+  type BullJobBusOptions,
+  deadLetters,
+  inboundJobId,
+  inboundQueueName,
+  outboundJobId,
+  outboundQueueName,
+  partitionOf,
+  queueStats,
+  safeJobId,
+} from '../../src/queue/bullmq.ts';
+import type { JobHandlers } from '../../src/queue/bus.ts';
+import type { InboundJob, OutboundJob } from '../../src/queue/jobs.ts';
+import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+
+let server: TestRedis;
+let redis: Redis;
+const open: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+}, 30_000);
+
+afterAll(async () => {
+  for (const thing of open.reverse()) await thing.close().catch(() => {});
+  await redis?.quit();
+  await server?.stop();
+}, 30_000);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A bus on its own hash-tagged prefix; errors it reports are collected, not thrown. */
+function newBus(label: string, options: BullJobBusOptions = {}) {
+  const prefix = options.prefix ?? `{${uniquePrefix(label)}}`;
+  const errors: Array<{ err: unknown; kind: string }> = [];
+  const bus = new BullJobBus(redis, { ...options, prefix }, (err, kind) => errors.push({ err, kind }));
+  open.push(bus);
+  return { bus, prefix, errors };
+}
+
+/** A queue handle for looking at jobs from outside the bus. */
+function peek(name: string, prefix: string) {
+  const queue = new Queue(name, { connection: redis, prefix });
+  open.push(queue);
+  return queue;
+}
+
+const turn = (
+  conversationId: string,
+  messageId: string,
+  channel: InboundJob['channel'] = 'web',
+): InboundJob => ({
+  channel,
+  messageId,
+  conversationId,
+  senderId: `user-${conversationId}`,
+  text: 'Når er foreldremøtet?',
+  at: '2025-09-01T08:00:00.000Z',
+});
+
+const reply = (replyId: string, channel: OutboundJob['channel'] = 'sms'): OutboundJob => ({
+  channel,
+  replyId,
+  conversationId: 'c1',
+  lang: 'nb',
+  dir: 'ltr',
+  text: 'Foreldremøtet er 12. september.',
+  choices: [],
+});
+
+const noop: JobHandlers = { inbound: async () => {}, outbound: async () => {} };
+
+describe('job ids and partitions', () => {
+  it('derives BullMQ-safe ids one to one', () => {
+    expect(inboundJobId({ channel: 'slack', messageId: '1712.0001' })).toBe('slack-1712.0001');
+    expect(outboundJobId({ replyId: 'web:m1:r0' })).toBe('web%3Am1%3Ar0');
+    expect(safeJobId('a:b')).not.toBe(safeJobId('a%3Ab'));
+    expect(safeJobId('123')).toBe('%N123');
+    expect(safeJobId('%N123')).not.toBe(safeJobId('123'));
+    expect(safeJobId('x').includes(':')).toBe(false);
+  });
+
+  it('maps a conversation to one stable partition and spreads conversations', () => {
+    expect(partitionOf('sms', '+4790000000', 8)).toBe(partitionOf('sms', '+4790000000', 8));
+    const used = new Set(Array.from({ length: 200 }, (_, i) => partitionOf('web', `c${i}`, 8)));
+    expect(used.size).toBe(8);
+  });
+});
+
+describe('BullJobBus', { timeout: 30_000 }, () => {
+  it('(a) runs a webhook delivered three times once, and says the repeats are duplicates', async () => {
+    const { bus, errors } = newBus('dup');
+    const handled: string[] = [];
+    bus.start({ ...noop, inbound: async (job) => void handled.push(job.messageId) });
+    await bus.waitUntilReady();
+
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await bus.enqueueInbound(turn('c1', 'm1')));
+    expect(results.map((r) => r.duplicate)).toEqual([false, true, true]);
+
+    // Racing deliveries: BullMQ adds the job once and exactly one caller hears "new".
+    const racing = await Promise.all([1, 2, 3].map(() => bus.enqueueInbound(turn('c1', 'm2'))));
+    expect(racing.filter((r) => !r.duplicate)).toHaveLength(1);
+
+    // Same conversation, so same partition: once m3 is handled, any repeat of m1/m2 would have run.
+    await bus.enqueueInbound(turn('c1', 'm3'));
+    await waitFor('m3', () => handled.includes('m3'));
+    expect(handled).toEqual(['m1', 'm2', 'm3']);
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses a job that fails its schema at the door', async () => {
+    const { bus } = newBus('door');
+    const bad = { ...turn('c1', 'm1'), channel: 'fax' } as unknown as InboundJob;
+    await expect(bus.enqueueInbound(bad)).rejects.toBeInstanceOf(PermanentError);
+    await expect(bus.enqueueOutbound({ ...reply('r1'), text: 42 } as unknown as OutboundJob)).rejects.toThrow(
+      /outbound/,
+    );
+  });
+
+  /** Enqueues 200 turns over 20 conversations (half before the workers start) and checks the order. */
+  async function orderedRun(buses: BullJobBus[], enqueuer: BullJobBus) {
+    const handled = new Map<string, string[]>();
+    const busy = new Set<string>();
+    let overlaps = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const handlers: JobHandlers = {
+      ...noop,
+      inbound: async (job) => {
+        if (busy.has(job.conversationId)) overlaps++;
+        busy.add(job.conversationId);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await sleep(Math.random() * 5);
+        handled.set(job.conversationId, [...(handled.get(job.conversationId) ?? []), job.messageId]);
+        inFlight--;
+        busy.delete(job.conversationId);
+      },
+    };
+    const expected = new Map<string, string[]>();
+    const send = async (i: number) => {
+      const conversation = `conv-${i % 20}`;
+      expected.set(conversation, [...(expected.get(conversation) ?? []), `msg-${i}`]);
+      expect(await enqueuer.enqueueInbound(turn(conversation, `msg-${i}`))).toEqual({ duplicate: false });
+    };
+    for (let i = 0; i < 100; i++) await send(i);
+    for (const bus of buses) bus.start(handlers);
+    for (let i = 100; i < 200; i++) await send(i);
+    const total = () => [...handled.values()].reduce((n, list) => n + list.length, 0);
+    await waitFor('200 turns', () => total() >= 200);
+    await sleep(200); // a duplicate run would show up as a 201st
+    expect(total()).toBe(200);
+    expect(new Map([...handled].sort())).toEqual(new Map([...expected].sort()));
+    expect(overlaps).toBe(0);
+    expect(maxInFlight).toBeGreaterThan(1); // conversations did run side by side
+  }
+
+  it('(b) handles 200 turns over 20 conversations in each conversation’s order, each once', async () => {
+    const { bus, errors } = newBus('order');
+    await orderedRun([bus], bus);
+    expect(errors).toEqual([]);
+  });
+
+  it('(b) keeps that order with two worker processes on the same queues', async () => {
+    const first = newBus('order2');
+    const second = newBus('order2', { prefix: first.prefix });
+    await orderedRun([first.bus, second.bus], first.bus);
+    expect([...first.errors, ...second.errors]).toEqual([]);
+  });
+
+  it('(c) dead-letters a job with an invalid payload and keeps going', async () => {
+    const { bus, prefix, errors } = newBus('poison', { partitions: 4 });
+    const partition = inboundQueueName(partitionOf('web', 'c-poison', 4));
+    // A raw add straight into the conversation's partition, bypassing the schema check.
+    await peek(partition, prefix).add('turn', { channel: 'web', bogus: true }, { jobId: 'poison-1' });
+    const handled: string[] = [];
+    bus.start({ ...noop, inbound: async (job) => void handled.push(job.messageId) });
+    await bus.enqueueInbound(turn('c-poison', 'good-1'));
+    await waitFor('the good job', () => handled.includes('good-1'));
+
+    const letters = await deadLetters(redis, { prefix });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ queue: partition, jobId: 'poison-1', name: 'turn' });
+    expect(letters[0]?.reason).toMatch(/^job_schema: /);
+    expect(letters[0]?.reason).toMatch(/messageId/);
+    expect(Number.isNaN(Date.parse(letters[0]?.at ?? ''))).toBe(false);
+
+    const poison = await peek(partition, prefix).getJob('poison-1');
+    expect(await poison?.getState()).toBe('failed');
+    expect(poison?.attemptsMade).toBe(1);
+    expect(handled).toEqual(['good-1']);
+    expect(errors.map((e) => e.kind)).toEqual(['inbound']);
+
+    const stats = await queueStats(redis, { prefix, partitions: 4 });
+    expect(stats.deadLetter).toBe(1);
+    expect(stats.queues.map((q) => q.queue)).toEqual([
+      'inbound-0',
+      'inbound-1',
+      'inbound-2',
+      'inbound-3',
+      'outbound-web',
+      'outbound-sms',
+      'outbound-slack',
+      'outbound-teams',
+    ]);
+    expect(stats.queues.find((q) => q.queue === partition)).toMatchObject({
+      waiting: 0,
+      active: 0,
+      failed: 1,
+    });
+    expect(await bus.stats()).toEqual(stats);
+  });
+
+  it('(d) retries a transient failure in place and does not retry a permanent one', async () => {
+    const { bus, prefix, errors } = newBus('retry', { inboundBackoffMs: 5, attempts: 4, partitions: 2 });
+    const calls = new Map<string, number>();
+    const handled: string[] = [];
+    bus.start({
+      ...noop,
+      inbound: async (job) => {
+        const n = (calls.get(job.messageId) ?? 0) + 1;
+        calls.set(job.messageId, n);
+        if (job.messageId.startsWith('flaky') && n <= 2)
+          throw new TransientError(ErrorCode.Unavailable, 'store down');
+        if (job.messageId === 'always-down') throw new TransientError(ErrorCode.Unavailable, 'store down');
+        if (job.messageId === 'broken') throw new PermanentError(ErrorCode.AddressInvalid, 'no such person');
+        handled.push(job.messageId);
+      },
+    });
+    await bus.enqueueInbound(turn('a', 'flaky-1'));
+    await bus.enqueueInbound(turn('a', 'flaky-2'));
+    await bus.enqueueInbound(turn('b', 'broken'));
+    await bus.enqueueInbound(turn('b', 'after-broken'));
+    await bus.enqueueInbound(turn('c', 'always-down'));
+    await bus.enqueueInbound(turn('c', 'after-down'));
+    await waitFor('all conversations', () =>
+      ['flaky-2', 'after-broken', 'after-down'].every((m) => handled.includes(m)),
+    );
+
+    // The retry held the conversation: flaky-2 did not overtake flaky-1.
+    expect(handled.filter((m) => m.startsWith('flaky'))).toEqual(['flaky-1', 'flaky-2']);
+    expect(calls.get('flaky-1')).toBe(3);
+    expect(calls.get('broken')).toBe(1);
+    expect(calls.get('always-down')).toBe(4);
+
+    const job = async (messageId: string, conversation: string) =>
+      peek(inboundQueueName(partitionOf('web', conversation, 2)), prefix).getJob(
+        inboundJobId({ channel: 'web', messageId }),
+      );
+    const flaky = await job('flaky-1', 'a');
+    expect(await flaky?.getState()).toBe('completed');
+    expect(flaky?.returnvalue).toEqual({ tries: 3 });
+    const broken = await job('broken', 'b');
+    expect(await broken?.getState()).toBe('failed');
+    expect(broken?.attemptsMade).toBe(1);
+    expect(broken?.failedReason).toBe('address_invalid: no such person');
+    const down = await job('always-down', 'c');
+    expect(await down?.getState()).toBe('failed');
+    expect(down?.failedReason).toBe('store down');
+    expect(errors.map((e) => e.kind).sort()).toEqual(['inbound', 'inbound']);
+  });
+
+  it('sends an outbound reply once per reply id, retrying transient failures with backoff', async () => {
+    const { bus, prefix } = newBus('outbound', { outboundBackoffMs: 10, attempts: 3 });
+    const calls = new Map<string, number>();
+    const sent: string[] = [];
+    bus.start({
+      ...noop,
+      outbound: async (job) => {
+        const n = (calls.get(job.replyId) ?? 0) + 1;
+        calls.set(job.replyId, n);
+        if (job.replyId === 'sms:flaky:r0' && n === 1) throw new TransientError(ErrorCode.RateLimited, '429');
+        if (job.replyId === 'sms:stop:r0') throw new PermanentError(ErrorCode.OptedOut, 'STOP received');
+        sent.push(job.replyId);
+      },
+    });
+    await bus.enqueueOutbound(reply('sms:m1:r0'));
+    await bus.enqueueOutbound(reply('sms:m1:r0'));
+    await bus.enqueueOutbound(reply('sms:flaky:r0'));
+    await bus.enqueueOutbound(reply('sms:stop:r0'));
+    await bus.enqueueOutbound(reply('sms:m2:r0'));
+    await waitFor('sends', () => sent.includes('sms:m2:r0') && sent.includes('sms:flaky:r0'));
+    expect(sent.filter((id) => id === 'sms:m1:r0')).toHaveLength(1);
+
+    const queue = peek(outboundQueueName('sms'), prefix);
+    const flaky = await queue.getJob(outboundJobId({ replyId: 'sms:flaky:r0' }));
+    expect(await flaky?.getState()).toBe('completed');
+    expect(flaky?.attemptsMade).toBe(2);
+    const stop = await queue.getJob(outboundJobId({ replyId: 'sms:stop:r0' }));
+    await waitFor('the opt-out to fail', async () => (await stop?.getState()) === 'failed');
+    const stopped = await queue.getJob(outboundJobId({ replyId: 'sms:stop:r0' }));
+    expect(stopped?.attemptsMade).toBe(1);
+    expect(calls.get('sms:stop:r0')).toBe(1);
+  });
+
+  it('holds an outbound channel to its rate limit', async () => {
+    const { bus } = newBus('limit', { outbound: { sms: { limiter: { max: 2, duration: 500 } } } });
+    const at: number[] = [];
+    bus.start({ ...noop, outbound: async () => void at.push(Date.now()) });
+    await bus.waitUntilReady();
+    for (let i = 0; i < 6; i++) await bus.enqueueOutbound(reply(`sms:m${i}:r0`));
+    await waitFor('six sends', () => at.length === 6);
+    // Two per 500 ms: the sixth send is at least two windows after the first.
+    expect((at[5] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(900);
+  });
+
+  it('finishes in-flight jobs on close, then refuses new ones', async () => {
+    const { bus } = newBus('close');
+    let started = false;
+    let finished = false;
+    bus.start({
+      ...noop,
+      inbound: async () => {
+        started = true;
+        await sleep(300);
+        finished = true;
+      },
+    });
+    await bus.enqueueInbound(turn('c1', 'slow'));
+    await waitFor('the slow job to start', () => started);
+    await bus.close();
+    expect(finished).toBe(true);
+    await expect(bus.enqueueInbound(turn('c1', 'late'))).rejects.toThrow(/closed/);
+  });
+});
