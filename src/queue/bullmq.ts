@@ -267,7 +267,7 @@ export class BullJobBus implements JobBus {
         return { tries: attempt };
       } catch (err) {
         if (!isRetryable(err)) throw unrecoverable(err);
-        throw err;
+        if (attempt >= this.opts.attempts) throw err;
         await sleep(this.opts.inboundBackoffMs * 2 ** (attempt - 1));
       }
     }
@@ -311,7 +311,7 @@ export class BullJobBus implements JobBus {
   private async addOnce(queue: Queue, name: string, data: unknown, jobId: string, kind: string) {
     if (this.closed) throw new Error('job bus is closed');
     const marker = `${this.opts.prefix}:seen:${kind}:${jobId}`;
-
+    if ((await this.connection.exists(marker)) === 1) return { duplicate: true };
     await queue.add(name, data, { jobId });
     const won = await this.connection.set(marker, '1', 'EX', this.opts.dedupWindowSeconds, 'NX');
     return { duplicate: won !== 'OK' };
