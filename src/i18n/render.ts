@@ -101,7 +101,7 @@ export function createRenderer(bundle: LocaleBundle): Renderer {
     reply: (lang, say) => {
       const glossed = new Set<string>();
       return say
-        .map((s) => one(lang, s, glossed))
+        .map((s) => capitalise(one(lang, s, glossed), lang))
         .filter(Boolean)
         .join('\n\n');
     },
@@ -145,4 +145,11 @@ function caseInsensitive(glossary: Record<string, string>, t: string): string | 
   const lower = t.toLowerCase();
   for (const [k, v] of Object.entries(glossary)) if (k.toLowerCase() === lower) return v;
   return undefined;
+}
+
+/** A paragraph that opens with a school term ("kontaktlærer for Ali ...") still starts with a capital. */
+function capitalise(text: string, lang: string): string {
+  const at = text.search(/\p{L}/u);
+  if (at < 0 || at > 1) return text;
+  return text.slice(0, at) + text.charAt(at).toLocaleUpperCase(lang) + text.slice(at + 1);
 }

@@ -46,7 +46,7 @@ describe('renderer', () => {
   it('wraps Latin school terms in bidi isolates in right-to-left languages', () => {
     const rtl = locales.languages.find((l) => l.dir === 'rtl');
     if (!rtl) return; // no right-to-left language loaded yet
-    expect(renderer.reply(rtl.code, [{ key: 'contact.gloss' }])).toContain('\u2068kontaktlærer\u2069');
+    expect(renderer.reply(rtl.code, [{ key: 'contact.gloss' }])).toMatch(/\u2068[Kk]ontaktlærer\u2069/);
   });
 
   it('every message key has a text in every language, and nothing renders as a placeholder', () => {
