@@ -175,3 +175,23 @@ describe('RedisStore', { timeout: 30_000 }, () => {
     expect(await store.linkedPerson('sms', '+4790000001')).toBe('guardian-2');
   });
 });
+
+describe('RedisStore across a Redis restart (AOF on)', { timeout: 30_000 }, () => {
+  it('keeps what was written and reconnects', async () => {
+    const aof = await startRedis({ appendonly: true });
+    if (aof.external) return aof.stop(); // cannot restart a shared Redis
+    const client = new Redis(aof.url);
+    try {
+      const store = new RedisStore(client, { prefix: `${uniquePrefix('aof')}:` });
+      await store.saveState('web:c1', '{"v":1}');
+      await store.appendMessage('web:c1', msg('a', '2025-09-01T08:00:00Z'));
+      await aof.restart();
+      expect(await store.loadState('web:c1')).toBe('{"v":1}');
+      expect((await store.appendMessage('web:c1', msg('b', '2025-09-01T08:00:01Z')))?.seq).toBe(2);
+      expect(await store.appendMessage('web:c1', msg('a', '2025-09-01T08:00:00Z'))).toBeNull();
+    } finally {
+      client.disconnect();
+      await aof.stop();
+    }
+  });
+});
