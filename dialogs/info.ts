@@ -1,6 +1,5 @@
-import { menu } from '../src/engine/step.ts';
 import type { Intent } from '../src/engine/types.ts';
-import { done, say, topicChoices } from './shared.ts';
+import { done, menu, say, topicChoices } from './shared.ts';
 import type { Dialog } from './types.ts';
 
 /** Short factual answers: the words are in locales/, under `<name>.*`. */

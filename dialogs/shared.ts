@@ -13,6 +13,10 @@ export const choice = (value: string, key: string, params?: Say['params']): Choi
 export const topicChoices = (...intents: string[]): Choice[] =>
   intents.map((intent) => choice(`intent:${intent}`, `menu.${intent}`));
 
+/** The main menu: what the bot can do, as buttons. */
+export const menu = (): Choice[] =>
+  topicChoices('expectations.school', 'meetings.next', 'contact.teacher', 'absence.report');
+
 export const done = (sayList: Say[], choices?: Choice[]): DialogOutput => ({
   say: sayList,
   next: null,

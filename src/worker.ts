@@ -43,7 +43,7 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   const { store, directory, nlu, log } = deps;
   const conversationKey = `${job.channel}:${job.conversationId}`;
   const doneKey = `${job.channel}:${job.messageId}`;
-  const person = await identify(deps, job);
+  const person = await directory.identify(job.channel, job.senderId);
   const stored = await store.loadState(conversationKey);
   const state = stored ? restore(stored) : initialState(person.preferredLang ?? null);
   const analysis = nlu.analyze(job.text, state.lang ?? person.preferredLang);
@@ -77,10 +77,6 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
     },
     'turn',
   );
-}
-
-async function identify(deps: WorkerDeps, job: InboundJob): Promise<Person> {
-  return deps.directory.identify(job.channel, job.senderId);
 }
 
 async function reply(

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { dialogFor, dialogNamed } from '../../dialogs/index.ts';
+import { menu, topicChoices } from '../../dialogs/shared.ts';
 import type { DialogInput, DialogOutput } from '../../dialogs/types.ts';
 import type { Action, ConversationState, Intent, StepContext, StepResult, Turn } from './types.ts';
 import { INTENTS } from './types.ts';
@@ -96,9 +97,7 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
   if (options.length === 0) return dialogFor('unknown').start(input);
   return {
     say: [{ key: 'common.clarify' }],
-    choices: [...options.map((o) => o.intent), 'human.handoff']
-      .filter((v, i, all) => all.indexOf(v) === i)
-      .map((i) => ({ value: `intent:${i}`, label: { key: `menu.${i}` } })),
+    choices: topicChoices(...new Set([...options.map((o) => o.intent), 'human.handoff'])),
     next: null,
   };
 }
@@ -126,12 +125,4 @@ function chooseLanguage(state: ConversationState, turn: Turn, ctx: StepContext):
   if (letters < SHORT_MESSAGE_LETTERS) return fallback;
   if (state.langPicked && letters < PICKED_OVERRIDE_LETTERS) return fallback;
   return detected;
-}
-
-/** The main menu: what the bot can do, as buttons. */
-export function menu() {
-  return ['expectations.school', 'meetings.next', 'contact.teacher', 'absence.report'].map((i) => ({
-    value: `intent:${i}`,
-    label: { key: `menu.${i}` },
-  }));
 }
