@@ -11,6 +11,18 @@ export const configSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** Redis for queues and store; unset runs everything in one process, in memory (demo). */
   REDIS_URL: z.url().optional(),
+  /**
+   * Names every Redis key: the store under `<prefix>:`, the directory under `<prefix>:dir:`,
+   * the queues under `{<prefix>}` (one Cluster hash tag, as BullMQ needs).
+   */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/i, 'letters, digits, _ and - only')
+    .default('skolebro'),
+  /** Inbound queue partitions; one conversation always maps to one partition. Change only with queues drained. */
+  INBOUND_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(16),
+  /** Days a conversation's messages and staff items are kept before the purge removes them. */
+  RETENTION_DAYS: z.coerce.number().positive().default(180),
   /** Folder with the school register (CSV) and calendars (ICS) loaded at start when no Redis is set. */
   SCHOOL_DATA_DIR: z.string().default('examples/demo-school'),
   LOCALES_DIR: z.string().default('locales'),
