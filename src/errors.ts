@@ -54,10 +54,21 @@ export class PermanentError extends SkolebroError {
 
 /** A failure that may pass (timeout, 5xx, 429): retried with exponential backoff. */
 export class TransientError extends SkolebroError {
-  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+  /** The platform's Retry-After, in ms: the queue pauses the channel that long instead of backing off. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions & { retryAfterMs?: number } = {}) {
     super(code, message, true, options);
     this.name = 'TransientError';
+    this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+/** The Retry-After a failure asks for, if it carries one. */
+export function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof TransientError && err.retryAfterMs !== undefined && err.retryAfterMs > 0
+    ? err.retryAfterMs
+    : undefined;
 }
 
 /**
