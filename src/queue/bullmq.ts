@@ -1,7 +1,7 @@
 import { type DefaultJobOptions, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { ErrorCode, isRetryable, PermanentError, SkolebroError } from '../errors.ts';
+import { ErrorCode, isRetryable, PermanentError, retryAfterOf, SkolebroError } from '../errors.ts';
 import type { JobBus, JobHandlers } from './bus.ts';
 import { type InboundJob, inboundJob, type OutboundJob, outboundJob } from './jobs.ts';
 
@@ -24,21 +24,21 @@ const busOptionsSchema = z.object({
   prefix: z.string().min(1).default('{skolebro}'),
   /** Inbound partitions (queues `inbound-0` .. `inbound-<n-1>`). Change only with the queues drained. Default 8. */
   partitions: z.number().int().min(1).max(1024).default(8),
+  /** Outbound partitions per channel (`outbound-<channel>-0..n-1`), for the same per-conversation order. Default 4. */
+  outboundPartitions: z.number().int().min(1).max(256).default(4),
   /** Tries per job, the first included. Default 5. */
   attempts: z.number().int().min(1).default(5),
   /** First inbound retry delay in ms, doubled per retry; retries hold the partition. Default 200. */
   inboundBackoffMs: z.number().int().min(0).default(200),
-  /** First outbound retry delay in ms, doubled per retry (BullMQ exponential backoff). Default 1000. */
+  /** First outbound retry delay in ms, doubled per retry; retries hold the partition. Default 1000. */
   outboundBackoffMs: z.number().int().min(0).default(1000),
   /** Per-channel outbound settings; a channel not named gets no limiter and concurrency 1. */
   outbound: z
     .partialRecord(
       inboundJob.shape.channel,
       z.object({
-        /** BullMQ rate limiter for the channel's queue, shared by all workers. Default none. */
+        /** The channel's rate limit, shared by all workers (split evenly over its partitions). Default none. */
         limiter: limiterSchema.optional(),
-        /** Sends in flight per worker process. Above 1, one conversation's replies may overtake each other. Default 1. */
-        concurrency: z.number().int().min(1).default(1),
       }),
     )
     .default({}),
@@ -80,9 +80,9 @@ export interface QueueStats {
 }
 
 // BullMQ queue names cannot contain ':' (it separates the parts of its Redis keys),
-// hence `outbound-sms` and not `outbound:sms` as ARCHITECTURE.md draws it.
+// hence `outbound-sms-0` and not `outbound:sms` as ARCHITECTURE.md draws it.
 export const inboundQueueName = (partition: number) => `inbound-${partition}`;
-export const outboundQueueName = (channel: Channel) => `outbound-${channel}`;
+export const outboundQueueName = (channel: Channel, partition = 0) => `outbound-${channel}-${partition}`;
 export const deadLetterKey = (prefix: string) => `${prefix}:dead-letter`;
 
 /**
@@ -123,12 +123,18 @@ export function partitionOf(channel: string, conversationId: string, partitions:
  * that dies mid-job leaves the job active (the partition waits) until its lock
  * expires; BullMQ then puts it back at the head of the partition.
  *
- * **Retries.** An inbound job that fails with a retryable error is retried in place,
- * with exponential backoff, holding its partition: a BullMQ retry would go to the
- * back of the queue and let the conversation's next turn overtake it. The cost is
+ * Outbound jobs are partitioned the same way per channel (`outbound-<channel>-<k>`,
+ * by the same conversation hash), so one conversation's replies leave in the order
+ * its turns made them even with many worker processes. A channel's rate limit is a
+ * BullMQ global rate limit split evenly over its partitions.
+ *
+ * **Retries.** A job that fails with a retryable error is retried in place, with
+ * exponential backoff, holding its partition: a BullMQ retry would go to the back of
+ * the queue and let the conversation's next message overtake it. The cost is
  * head-of-line delay for the other conversations of that partition, at most the sum
- * of the backoffs (default 0.2+0.4+0.8+1.6 s). Outbound jobs use BullMQ's own retries
- * (attempts + exponential backoff), so a retried send can land after a later reply.
+ * of the backoffs (inbound default 0.2+0.4+0.8+1.6 s). A send refused with a
+ * Retry-After (HTTP 429) pauses its partition for that long and goes back to the head
+ * of the queue without using up an attempt: the platform asked us to wait, not to give up.
  * Errors that are not retryable (`PermanentError`) fail at once; jobs that fail their
  * zod schema are recorded in the dead-letter list and fail at once.
  *
@@ -143,7 +149,7 @@ export class BullJobBus implements JobBus {
   private readonly opts: Options;
   private readonly now: () => Date;
   private readonly inbound: Queue[];
-  private readonly outbound: Map<Channel, Queue>;
+  private readonly outbound: Map<Channel, Queue[]>;
   private readonly workers: Worker[] = [];
   private workerTemplate: Redis | undefined;
   private starting: Promise<void> | undefined;
@@ -170,11 +176,9 @@ export class BullJobBus implements JobBus {
     this.outbound = new Map(
       CHANNELS.map((channel) => [
         channel,
-        this.queue(outboundQueueName(channel), {
-          ...keep,
-          attempts: this.opts.attempts,
-          backoff: { type: 'exponential', delay: this.opts.outboundBackoffMs },
-        }),
+        Array.from({ length: this.opts.outboundPartitions }, (_, i) =>
+          this.queue(outboundQueueName(channel, i), { ...keep, attempts: 1 }),
+        ),
       ]),
     );
   }
@@ -190,7 +194,8 @@ export class BullJobBus implements JobBus {
 
   async enqueueOutbound(job: OutboundJob): Promise<void> {
     const valid = this.validate(outboundJob, job, 'outbound');
-    const queue = this.outbound.get(valid.channel) as Queue;
+    const partition = partitionOf(valid.channel, valid.conversationId, this.opts.outboundPartitions);
+    const queue = (this.outbound.get(valid.channel) as Queue[])[partition] as Queue;
     await this.addOnce(queue, 'send', valid, outboundJobId(valid), 'outbound');
   }
 
@@ -218,18 +223,24 @@ export class BullJobBus implements JobBus {
         'inbound',
       );
     }
-    for (const channel of CHANNELS) {
-      const settings = this.opts.outbound[channel];
-      const worker = new Worker(outboundQueueName(channel), (job) => this.processOutbound(handlers, job), {
-        ...common,
-        concurrency: settings?.concurrency ?? 1,
-        ...(settings?.limiter ? { limiter: settings.limiter } : {}),
-      });
-      this.watch(worker, 'outbound');
+    for (const queue of this.outboundQueues()) {
+      this.watch(
+        new Worker(queue.name, (job) => this.processOutbound(handlers, queue, job), {
+          ...common,
+          concurrency: 1,
+        }),
+        'outbound',
+      );
     }
     this.starting = (async () => {
-      // Global concurrency lives in the queue's meta in Redis, so it binds every process.
-      await Promise.all(this.inbound.map((q) => q.setGlobalConcurrency(1)));
+      // Global concurrency and rate limits live in the queue's meta in Redis, so they bind every process.
+      await Promise.all([...this.inbound, ...this.outboundQueues()].map((q) => q.setGlobalConcurrency(1)));
+      for (const [channel, queues] of this.outbound) {
+        const limiter = this.opts.outbound[channel]?.limiter;
+        if (!limiter) continue;
+        const duration = limiter.duration * queues.length;
+        await Promise.all(queues.map((q) => q.setGlobalRateLimit(limiter.max, duration)));
+      }
       for (const worker of this.workers) {
         worker.run().catch((err) => this.onError(err, `worker:${worker.name}`));
       }
@@ -250,35 +261,58 @@ export class BullJobBus implements JobBus {
     this.closed = true;
     await this.starting?.catch(() => {});
     await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.inbound, ...this.outbound.values()].map((q) => q.close()));
+    await Promise.all([...this.inbound, ...this.outboundQueues()].map((q) => q.close()));
     this.workerTemplate?.disconnect();
   }
 
   /** Depth of every queue of this bus and the dead-letter count. */
   async stats(): Promise<QueueStats> {
-    return collectStats(this.connection, this.opts.prefix, [...this.inbound, ...this.outbound.values()]);
+    return collectStats(this.connection, this.opts.prefix, [...this.inbound, ...this.outboundQueues()]);
+  }
+
+  /** Redis answers and every worker is running (none closed or paused by an error). */
+  async healthy(): Promise<boolean> {
+    if (this.closed) return false;
+    await this.connection.ping();
+    return this.workers.every((w) => w.isRunning());
+  }
+
+  private outboundQueues(): Queue[] {
+    return [...this.outbound.values()].flat();
   }
 
   private async processInbound(handlers: JobHandlers, job: Job): Promise<{ tries: number }> {
     const turn = await this.parseOrDeadLetter(inboundJob, job);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await handlers.inbound(turn);
-        return { tries: attempt };
-      } catch (err) {
-        if (!isRetryable(err)) throw unrecoverable(err);
-        if (attempt >= this.opts.attempts) throw err;
-        await sleep(this.opts.inboundBackoffMs * 2 ** (attempt - 1));
-      }
+    return this.inPlace('inbound', this.opts.inboundBackoffMs, () => handlers.inbound(turn));
+  }
+
+  private async processOutbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ tries: number }> {
+    const send = await this.parseOrDeadLetter(outboundJob, job);
+    try {
+      return await this.inPlace('outbound', this.opts.outboundBackoffMs, () => handlers.outbound(send));
+    } catch (err) {
+      const wait = retryAfterOf(err);
+      if (wait === undefined) throw err;
+      await queue.rateLimit(wait);
+      throw Worker.RateLimitError();
     }
   }
 
-  private async processOutbound(handlers: JobHandlers, job: Job): Promise<void> {
-    const send = await this.parseOrDeadLetter(outboundJob, job);
-    try {
-      await handlers.outbound(send);
-    } catch (err) {
-      throw isRetryable(err) ? err : unrecoverable(err);
+  /**
+   * Runs `work`, retrying retryable failures in place with exponential backoff, so the
+   * job keeps its place at the head of its partition. A Retry-After is handed up at once.
+   */
+  private async inPlace(kind: string, backoffMs: number, work: () => Promise<void>) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await work();
+        return { tries: attempt };
+      } catch (err) {
+        if (!isRetryable(err)) throw unrecoverable(err);
+        if (retryAfterOf(err) !== undefined || attempt >= this.opts.attempts) throw err;
+        this.onError(err, `${kind}:retry`);
+        await sleep(backoffMs * 2 ** (attempt - 1));
+      }
     }
   }
 
@@ -346,12 +380,14 @@ export class BullJobBus implements JobBus {
  */
 export async function queueStats(
   connection: Redis,
-  options: Pick<BullJobBusOptions, 'prefix' | 'partitions'> = {},
+  options: Pick<BullJobBusOptions, 'prefix' | 'partitions' | 'outboundPartitions'> = {},
 ): Promise<QueueStats> {
   const opts = busOptionsSchema.parse(options);
   const names = [
     ...Array.from({ length: opts.partitions }, (_, i) => inboundQueueName(i)),
-    ...CHANNELS.map(outboundQueueName),
+    ...CHANNELS.flatMap((c) =>
+      Array.from({ length: opts.outboundPartitions }, (_, i) => outboundQueueName(c, i)),
+    ),
   ];
   const queues = names.map((name) => new Queue(name, { connection, prefix: opts.prefix }));
   try {

@@ -192,7 +192,7 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
   });
 
   it('(c) dead-letters a job with an invalid payload and keeps going', async () => {
-    const { bus, prefix, errors } = newBus('poison', { partitions: 4 });
+    const { bus, prefix, errors } = newBus('poison', { partitions: 4, outboundPartitions: 1 });
     const partition = inboundQueueName(partitionOf('web', 'c-poison', 4));
     // A raw add straight into the conversation's partition, bypassing the schema check.
     await peek(partition, prefix).add('turn', { channel: 'web', bogus: true }, { jobId: 'poison-1' });
@@ -214,17 +214,17 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     expect(handled).toEqual(['good-1']);
     expect(errors.map((e) => e.kind)).toEqual(['inbound']);
 
-    const stats = await queueStats(redis, { prefix, partitions: 4 });
+    const stats = await queueStats(redis, { prefix, partitions: 4, outboundPartitions: 1 });
     expect(stats.deadLetter).toBe(1);
     expect(stats.queues.map((q) => q.queue)).toEqual([
       'inbound-0',
       'inbound-1',
       'inbound-2',
       'inbound-3',
-      'outbound-web',
-      'outbound-sms',
-      'outbound-slack',
-      'outbound-teams',
+      'outbound-web-0',
+      'outbound-sms-0',
+      'outbound-slack-0',
+      'outbound-teams-0',
     ]);
     expect(stats.queues.find((q) => q.queue === partition)).toMatchObject({
       waiting: 0,
@@ -280,7 +280,12 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     const down = await job('always-down', 'c');
     expect(await down?.getState()).toBe('failed');
     expect(down?.failedReason).toBe('store down');
-    expect(errors.map((e) => e.kind).sort()).toEqual(['inbound', 'inbound']);
+    // Final failures are reported once each; every in-place retry is reported as such.
+    expect(errors.filter((e) => !e.kind.endsWith(':retry')).map((e) => e.kind)).toEqual([
+      'inbound',
+      'inbound',
+    ]);
+    expect(errors.filter((e) => e.kind === 'inbound:retry')).toHaveLength(2 + 2 + 3);
   });
 
   it('sends an outbound reply once per reply id, retrying transient failures with backoff', async () => {
@@ -305,10 +310,12 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     await waitFor('sends', () => sent.includes('sms:m2:r0') && sent.includes('sms:flaky:r0'));
     expect(sent.filter((id) => id === 'sms:m1:r0')).toHaveLength(1);
 
-    const queue = peek(outboundQueueName('sms'), prefix);
+    const queue = peek(outboundQueueName('sms', partitionOf('sms', 'c1', 4)), prefix);
     const flaky = await queue.getJob(outboundJobId({ replyId: 'sms:flaky:r0' }));
     expect(await flaky?.getState()).toBe('completed');
-    expect(flaky?.attemptsMade).toBe(2);
+    expect(flaky?.returnvalue).toEqual({ tries: 2 });
+    // Retried in place: the reply queued after it did not overtake it.
+    expect(sent.indexOf('sms:flaky:r0')).toBeLessThan(sent.indexOf('sms:m2:r0'));
     const stop = await queue.getJob(outboundJobId({ replyId: 'sms:stop:r0' }));
     await waitFor('the opt-out to fail', async () => (await stop?.getState()) === 'failed');
     const stopped = await queue.getJob(outboundJobId({ replyId: 'sms:stop:r0' }));
@@ -316,8 +323,55 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     expect(calls.get('sms:stop:r0')).toBe(1);
   });
 
+  it('waits out a Retry-After without using up attempts, and keeps the order', async () => {
+    const { bus } = newBus('retry-after', { attempts: 2, outboundPartitions: 1 });
+    const sent: Array<{ id: string; at: number }> = [];
+    let throttled = 0;
+    bus.start({
+      ...noop,
+      outbound: async (job) => {
+        if (job.replyId === 'sms:a:r0' && throttled < 3) {
+          throttled++;
+          throw new TransientError(ErrorCode.RateLimited, '429', { retryAfterMs: 150 });
+        }
+        sent.push({ id: job.replyId, at: Date.now() });
+      },
+    });
+    await bus.waitUntilReady();
+    const started = Date.now();
+    await bus.enqueueOutbound(reply('sms:a:r0'));
+    await bus.enqueueOutbound(reply('sms:b:r0'));
+    await waitFor('both sends', () => sent.length === 2);
+    expect(sent.map((s) => s.id)).toEqual(['sms:a:r0', 'sms:b:r0']);
+    // Three 429s of 150 ms each: the partition waited, more often than `attempts` would allow.
+    expect((sent[0]?.at ?? 0) - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it("keeps one conversation's replies in order across partitions and worker processes", async () => {
+    const { bus, prefix } = newBus('out-order', { outboundPartitions: 3 });
+    const { bus: second } = newBus('out-order-2', { prefix, outboundPartitions: 3 });
+    const sent = new Map<string, number[]>();
+    const record = async (job: OutboundJob) => {
+      await sleep(Math.random() * 3);
+      const list = sent.get(job.conversationId) ?? [];
+      list.push(Number(job.replyId.split(':r')[1]));
+      sent.set(job.conversationId, list);
+    };
+    bus.start({ ...noop, outbound: record });
+    second.start({ ...noop, outbound: record });
+    const jobs: OutboundJob[] = [];
+    for (let i = 0; i < 30; i++)
+      for (const c of ['c1', 'c2', 'c3', 'c4']) jobs.push({ ...reply(`sms:${c}:r${i}`), conversationId: c });
+    for (const job of jobs) await bus.enqueueOutbound(job);
+    await waitFor('every reply', () => [...sent.values()].reduce((n, l) => n + l.length, 0) === 120);
+    for (const list of sent.values()) expect(list).toEqual([...list].sort((a, b) => a - b));
+  });
+
   it('holds an outbound channel to its rate limit', async () => {
-    const { bus } = newBus('limit', { outbound: { sms: { limiter: { max: 2, duration: 500 } } } });
+    const { bus } = newBus('limit', {
+      outboundPartitions: 2,
+      outbound: { sms: { limiter: { max: 2, duration: 500 } } },
+    });
     const at: number[] = [];
     bus.start({ ...noop, outbound: async () => void at.push(Date.now()) });
     await bus.waitUntilReady();
