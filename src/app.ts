@@ -1,25 +1,41 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { webAdapter } from '../adapters/web/index.ts';
 import type { ChannelAdapter } from './channels.ts';
 import type { Config } from './config.ts';
-import { MemoryDirectory } from './directory/directory.ts';
+import { type DirectoryReader, MemoryDirectory } from './directory/directory.ts';
 import { loadDirectoryFolder } from './directory/load.ts';
 import type { DirectoryData } from './directory/model.ts';
 import { keywordLists, type LocaleBundle, loadLocales } from './i18n/locales.ts';
 import { createRenderer } from './i18n/render.ts';
 import { createLogger, type Logger } from './log.ts';
+import { startRetentionPurge } from './maintenance.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createNlu, type Nlu } from './nlu/index.ts';
 import { keywordIndex } from './nlu/keywords.ts';
+import { BullJobBus } from './queue/bullmq.ts';
 import { InProcessBus, type JobBus } from './queue/bus.ts';
 import { MemoryStore } from './store/memory.ts';
+import { RedisStore } from './store/redis.ts';
 import type { Store } from './store/store.ts';
 import { createHandlers, type WorkerDeps } from './worker.ts';
 
+/**
+ * What this process does. `all`: HTTP and worker in one process (pilot, `npm start`);
+ * `web`: webhooks, web chat and admin, enqueue only; `worker`: processors, plus
+ * health and metrics over HTTP. Many `web` and `worker` processes share one Redis.
+ */
+export type Role = 'all' | 'web' | 'worker';
+export const ROLES: readonly Role[] = ['all', 'web', 'worker'];
+
 export interface App {
+  role: Role;
   server: FastifyInstance;
   bus: JobBus;
   store: Store;
   worker: WorkerDeps;
+  metrics: Metrics;
+  /** Stops taking requests and jobs, lets in-flight jobs finish, then closes Redis. */
   close(): Promise<void>;
 }
 
@@ -35,22 +51,81 @@ export function loadAssets(config: Pick<Config, 'LOCALES_DIR' | 'SCHOOL_DATA_DIR
   return { locales, nlu: createNlu(locales), directory: loadDirectoryFolder(config.SCHOOL_DATA_DIR) };
 }
 
+interface Backbone {
+  bus: JobBus;
+  store: Store;
+  directory: DirectoryReader;
+  ready(): Promise<boolean>;
+  collect(metrics: Metrics): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * Wires the single-process app: in-memory bus and store, the web chat, and the
- * worker. Everything is passed in explicitly; nothing here is a global.
+ * In memory without REDIS_URL (the demo: nothing survives a restart); otherwise
+ * BullMQ queues and the Redis store, the same code paths either way.
+ */
+function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Metrics): Backbone {
+  const onError = (err: unknown, kind: string) => {
+    const retry = kind.endsWith(':retry');
+    metrics.jobFailures.inc({ kind: kind.replace(/:retry$/, ''), retry: String(retry) });
+    const code = (err as { code?: string }).code;
+    log[retry ? 'warn' : 'error']({ err: { message: (err as Error).message, code }, kind }, 'job failed');
+  };
+  const directory = new MemoryDirectory(data);
+  if (!config.REDIS_URL) {
+    return {
+      bus: new InProcessBus(onError),
+      store: new MemoryStore(),
+      directory,
+      ready: async () => true,
+      collect: async () => {},
+      close: async () => {},
+    };
+  }
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: false });
+  redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection'));
+  const bus = new BullJobBus(
+    redis,
+    {
+      prefix: `{${config.REDIS_KEY_PREFIX}}`,
+      partitions: config.INBOUND_PARTITIONS,
+      lockDurationMs: config.QUEUE_LOCK_MS,
+      stalledIntervalMs: config.QUEUE_LOCK_MS,
+    },
+    onError,
+  );
+  return {
+    bus,
+    store: new RedisStore(redis, { prefix: `${config.REDIS_KEY_PREFIX}:`, retentionDays: config.RETENTION_DAYS }),
+    directory,
+    ready: () => bus.healthy(),
+    async collect(m) {
+      const stats = await bus.stats();
+      for (const q of stats.queues) {
+        for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
+          m.queueDepth.set({ queue: q.queue, state }, q[state]);
+      }
+      m.deadLetters.set(stats.deadLetter);
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/**
+ * Wires one process for its role. Everything is passed in explicitly; nothing here is a global.
  */
 export async function createApp(
   config: Config,
   assets: Assets = loadAssets(config),
-  opts: { log?: Logger; now?: () => Date } = {},
+  opts: { log?: Logger; now?: () => Date; role?: Role } = {},
 ): Promise<App> {
+  const role = opts.role ?? 'all';
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
   const { locales, nlu, directory: data } = assets;
-  const store = new MemoryStore();
-  const bus = new InProcessBus((err, kind) =>
-    log.error({ err: { message: (err as Error).message }, kind }, 'job failed'),
-  );
-  const directory = new MemoryDirectory(data);
+  const { bus, store, directory, ready, collect, close } = backbone(config, data, log, metrics);
   const web = webAdapter({
     bus,
     store,
@@ -76,18 +151,39 @@ export async function createApp(
     },
     adapters: new Map(adapters.map((a) => [a.name, a])),
     log,
+    metrics,
+    ...(opts.now ? { now: opts.now } : {}),
   };
-  bus.start(createHandlers(worker));
+  const works = role !== 'web';
+  if (works) bus.start(createHandlers(worker));
+  const purge =
+    works && store instanceof RedisStore
+      ? startRetentionPurge(store, { retentionDays: config.RETENTION_DAYS, log })
+      : undefined;
+
   const { buildServer } = await import('./server.ts');
-  const server = await buildServer({ adapters, log, bodyLimit: config.BODY_LIMIT_BYTES });
+  const server = await buildServer({
+    adapters: role === 'worker' ? [] : adapters,
+    log,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    ready,
+    metrics: async () => {
+      await collect(metrics).catch((err) => log.warn({ err: { message: err.message } }, 'queue stats'));
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+  });
   return {
+    role,
     server,
     bus,
     store,
     worker,
+    metrics,
     async close() {
+      purge?.stop();
       await server.close();
       await bus.close();
+      await close();
     },
   };
 }

@@ -21,6 +21,11 @@ export const configSchema = z.object({
     .default('skolebro'),
   /** Inbound queue partitions; one conversation always maps to one partition. Change only with queues drained. */
   INBOUND_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(16),
+  /**
+   * How long a worker holds a job; a worker that dies mid-job has its job taken up
+   * again after about this long. Shorter means faster recovery and more Redis traffic.
+   */
+  QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Days a conversation's messages and staff items are kept before the purge removes them. */
   RETENTION_DAYS: z.coerce.number().positive().default(180),
   /** Folder with the school register (CSV) and calendars (ICS) loaded at start when no Redis is set. */

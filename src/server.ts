@@ -9,6 +9,8 @@ export interface ServerDeps {
   bodyLimit: number;
   /** Extra readiness checks (Redis reachable, ...); all must pass for /readyz. */
   ready?: () => Promise<boolean>;
+  /** Prometheus exposition for /metrics. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /**
@@ -45,6 +47,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/readyz', async (_req, res) => {
     const ok = deps.ready ? await deps.ready().catch(() => false) : true;
     return res.code(ok ? 200 : 503).send({ ok });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    if (!deps.metrics) return res.code(404).send({ error: 'not_found', message: 'No metrics here.' });
+    const { contentType, body } = await deps.metrics();
+    return res.header('content-type', contentType).send(body);
   });
 
   for (const adapter of deps.adapters) await adapter.mount(app);

@@ -3,8 +3,10 @@ import type { DirectoryReader } from './directory/directory.ts';
 import { initialState, persist, restore } from './engine/state.ts';
 import { step } from './engine/step.ts';
 import type { Action, Person, StepContext, Turn } from './engine/types.ts';
+import { isRetryable, SkolebroError } from './errors.ts';
 import type { Renderer } from './i18n/render.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Nlu } from './nlu/index.ts';
 import type { JobBus, JobHandlers } from './queue/bus.ts';
 import { type InboundJob, inboundJob, type OutboundJob, outboundJob } from './queue/jobs.ts';
@@ -19,6 +21,8 @@ export interface WorkerDeps {
   context: Pick<StepContext, 'keywords' | 'languages' | 'clarifyBelow'>;
   adapters: Map<string, ChannelAdapter>;
   log: Logger;
+  metrics?: Metrics;
+  now?: () => Date;
 }
 
 /**
@@ -29,20 +33,39 @@ export interface WorkerDeps {
 export function createHandlers(deps: WorkerDeps): JobHandlers {
   return {
     inbound: async (raw) => handleTurn(deps, inboundJob.parse(raw)),
-    outbound: async (raw) => {
-      const job = outboundJob.parse(raw);
-      const adapter = deps.adapters.get(job.channel);
-      if (!adapter) throw new Error(`no adapter for channel ${job.channel}`);
-      const receipt = await adapter.send(job);
-      deps.log.debug({ channel: job.channel, replyId: job.replyId, status: receipt.status }, 'sent');
-    },
+    outbound: async (raw) => deliver(deps, outboundJob.parse(raw)),
   };
+}
+
+/** Hands a reply to its channel and keeps the receipt; a refusal that cannot pass is kept as `failed`. */
+async function deliver(deps: WorkerDeps, job: OutboundJob): Promise<void> {
+  const adapter = deps.adapters.get(job.channel);
+  if (!adapter) throw new Error(`no adapter for channel ${job.channel}`);
+  const at = () => (deps.now?.() ?? new Date()).toISOString();
+  try {
+    const receipt = await adapter.send(job);
+    await deps.store.recordReceipt({ ...receipt, channel: job.channel, at: at() });
+    deps.metrics?.sends.inc({ channel: job.channel, status: receipt.status });
+  } catch (err) {
+    if (isRetryable(err)) throw err;
+    const error = err instanceof SkolebroError ? err.code : 'error';
+    await deps.store.recordReceipt({
+      replyId: job.replyId,
+      channel: job.channel,
+      status: 'failed',
+      error,
+      at: at(),
+    });
+    deps.metrics?.sends.inc({ channel: job.channel, status: 'failed' });
+    throw err;
+  }
 }
 
 export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<void> {
   const { store, directory, nlu, log } = deps;
   const conversationKey = `${job.channel}:${job.conversationId}`;
-  const doneKey = `${job.channel}:${job.messageId}`;
+  // A redelivery of a committed turn (worker killed after the commit, before the ack).
+  if (await store.isDone(conversationKey, job.messageId)) return;
   const person = await directory.identify(job.channel, job.senderId);
   const stored = await store.loadState(conversationKey);
   const state = stored ? restore(stored) : initialState(person.preferredLang ?? null);
@@ -58,15 +81,17 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   const ctx: StepContext = { ...deps.context, person, directory: view };
   const result = step(state, turn, ctx);
 
-  // Effects first, each under an id derived from this message; then the state. A crash in
-  // between replays the same step from the old state and the ids make the redo a no-op.
+  // Effects first, each under an id derived from this message; then state and done mark
+  // together. A crash in between replays the same step from the old state, and the ids
+  // make the redone effects no-ops.
   let replyIndex = 0;
   for (const [i, action] of result.actions.entries()) {
     if (action.type === 'reply') await reply(deps, job, action, replyIndex++);
     else await staffEffect(deps, job, person, action, i);
   }
-  await store.saveState(conversationKey, persist(result.state));
-  await store.markDone(doneKey);
+  await store.commitTurn(conversationKey, job.messageId, persist(result.state));
+  const seconds = ((deps.now?.() ?? new Date()).getTime() - Date.parse(job.at)) / 1000;
+  deps.metrics?.turnSeconds.observe({ channel: job.channel }, Math.max(0, seconds));
   log.info(
     {
       channel: job.channel,

@@ -1,4 +1,4 @@
-import type { StaffItem, Store, StoredMessage } from './store.ts';
+import type { StaffItem, Store, StoredMessage, StoredReceipt } from './store.ts';
 
 /** Keeps at most this many messages per conversation in memory; the demo is not an archive. */
 const HISTORY = 500;
@@ -11,6 +11,8 @@ export class MemoryStore implements Store {
   private readonly seqs = new Map<string, number>();
   private readonly staff = new Map<string, StaffItem[]>();
   private readonly links = new Map<string, string>();
+  private readonly receipts = new Map<string, StoredReceipt>();
+  private readonly receiptIds = new Map<string, string>();
 
   async loadState(key: string) {
     return this.states.get(key) ?? null;
@@ -18,10 +20,24 @@ export class MemoryStore implements Store {
   async saveState(key: string, json: string) {
     this.states.set(key, json);
   }
-  async markDone(key: string) {
-    if (this.done.has(key)) return false;
-    this.done.add(key);
-    return true;
+  async isDone(key: string, messageId: string) {
+    return this.done.has(`${key}\n${messageId}`);
+  }
+  async commitTurn(key: string, messageId: string, json: string) {
+    this.states.set(key, json);
+    this.done.add(`${key}\n${messageId}`);
+  }
+  async recordReceipt(receipt: StoredReceipt) {
+    this.receipts.set(receipt.replyId, receipt);
+    if (receipt.platformMessageId)
+      this.receiptIds.set(`${receipt.channel}:${receipt.platformMessageId}`, receipt.replyId);
+  }
+  async receipt(replyId: string) {
+    return this.receipts.get(replyId) ?? null;
+  }
+  async receiptByPlatformId(channel: string, platformMessageId: string) {
+    const id = this.receiptIds.get(`${channel}:${platformMessageId}`);
+    return id ? (this.receipts.get(id) ?? null) : null;
   }
   async appendMessage(key: string, message: Omit<StoredMessage, 'seq'>) {
     const list = this.messages.get(key) ?? [];

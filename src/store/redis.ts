@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { StaffItem, Store, StoredMessage } from './store.ts';
+import type { StaffItem, Store, StoredMessage, StoredReceipt } from './store.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -19,7 +19,7 @@ const optionsSchema = z.object({
     ),
   /** Days a message (and an idle staff inbox) is kept. Default 180. */
   retentionDays: z.number().positive().default(180),
-  /** Days a `markDone` record is kept; longer than any platform retries a delivery. Default 7. */
+  /** Days a turn's done mark is kept; longer than any platform retries a delivery. Default 7. */
   doneDays: z.number().positive().default(7),
 });
 export type RedisStoreOptions = z.input<typeof optionsSchema>;
@@ -87,7 +87,10 @@ interface StoreCommands {
  *   atomically. They expire `retentionDays` after the last message;
  * - `Pmsgindex` zset conversation key -> time of its oldest message, so that
  *   `purgeOlderThan` visits only conversations with something to remove;
- * - `Pdone:<messageKey>` one per handled message, `doneDays` (SET NX);
+ * - `P{conv:<key>}:done:<messageId>` one per handled message, `doneDays`; in the
+ *   conversation's slot so that `commitTurn` writes it and the state in one MULTI;
+ * - `Preceipt:<replyId>` newest delivery status, and `Preceipt-id:<channel>:<platform id>`
+ *   -> reply id, both kept `retentionDays`;
  * - `P{staff:<id>}:items|:ids` a staff inbox, deduplicated by item id;
  * - `Pidentity:<channel>` hash platform id -> person id.
  *
@@ -122,9 +125,44 @@ export class RedisStore implements Store {
     await this.redis.set(this.conv(conversationKey, 'state'), json);
   }
 
-  async markDone(messageKey: string) {
-    const ok = await this.redis.set(`${this.prefix}done:${messageKey}`, '1', 'EX', this.doneSeconds, 'NX');
-    return ok === 'OK';
+  async isDone(conversationKey: string, messageId: string) {
+    return (await this.redis.exists(this.conv(conversationKey, `done:${messageId}`))) === 1;
+  }
+
+  async commitTurn(conversationKey: string, messageId: string, stateJson: string) {
+    const results = await this.redis
+      .multi()
+      .set(this.conv(conversationKey, 'state'), stateJson)
+      .set(this.conv(conversationKey, `done:${messageId}`), '1', 'EX', this.doneSeconds)
+      .exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw new Error(`commitTurn failed: ${failed?.[0]?.message ?? 'aborted'}`);
+  }
+
+  async recordReceipt(receipt: StoredReceipt) {
+    const ttl = Math.round(this.retentionMs / 1000);
+    const tx = this.redis
+      .multi()
+      .set(`${this.prefix}receipt:${receipt.replyId}`, JSON.stringify(receipt), 'EX', ttl);
+    if (receipt.platformMessageId) {
+      tx.set(
+        `${this.prefix}receipt-id:${receipt.channel}:${receipt.platformMessageId}`,
+        receipt.replyId,
+        'EX',
+        ttl,
+      );
+    }
+    await tx.exec();
+  }
+
+  async receipt(replyId: string) {
+    const json = await this.redis.get(`${this.prefix}receipt:${replyId}`);
+    return json ? (JSON.parse(json) as StoredReceipt) : null;
+  }
+
+  async receiptByPlatformId(channel: string, platformMessageId: string) {
+    const replyId = await this.redis.get(`${this.prefix}receipt-id:${channel}:${platformMessageId}`);
+    return replyId ? this.receipt(replyId) : null;
   }
 
   async appendMessage(conversationKey: string, message: Omit<StoredMessage, 'seq'>) {
@@ -178,6 +216,11 @@ export class RedisStore implements Store {
         removed += await this.purgeConversation(key, cutoffMs);
       }
     }
+  }
+
+  /** True for the one caller that claims `name` for the next `seconds` (periodic jobs run by many workers). */
+  async claimRound(name: string, seconds: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}round:${name}`, '1', 'EX', seconds, 'NX')) === 'OK';
   }
 
   async addStaffItem(item: StaffItem) {

@@ -56,12 +56,34 @@ describe('RedisStore', { timeout: 30_000 }, () => {
     expect(() => new RedisStore(redis, { prefix: '{skolebro}:' })).toThrow(/must not contain/);
   });
 
-  it('marks a message done once', async () => {
+  it('commits a turn: state and done mark together, per conversation', async () => {
     const store = newStore('done');
-    expect(await store.markDone('web:m1')).toBe(true);
-    expect(await store.markDone('web:m1')).toBe(false);
-    expect(await store.markDone('web:m2')).toBe(true);
-    expect(await store.markDone('sms:m1')).toBe(true);
+    expect(await store.isDone('web:c1', 'm1')).toBe(false);
+    await store.commitTurn('web:c1', 'm1', '{"v":1,"lang":"so"}');
+    expect(await store.isDone('web:c1', 'm1')).toBe(true);
+    expect(await store.loadState('web:c1')).toBe('{"v":1,"lang":"so"}');
+    expect(await store.isDone('web:c1', 'm2')).toBe(false);
+    expect(await store.isDone('web:c2', 'm1')).toBe(false);
+  });
+
+  it('keeps the newest receipt, findable by the platform id', async () => {
+    const store = newStore('receipt');
+    const sent = {
+      replyId: 'sms:m1:r0',
+      channel: 'sms',
+      status: 'sent',
+      at: '2025-09-01T08:00:00Z',
+      platformMessageId: 'SM1',
+    } as const;
+    await store.recordReceipt(sent);
+    await store.recordReceipt({ ...sent, status: 'delivered', at: '2025-09-01T08:00:05Z' });
+    expect(await store.receipt('sms:m1:r0')).toMatchObject({ status: 'delivered' });
+    expect(await store.receiptByPlatformId('sms', 'SM1')).toMatchObject({
+      replyId: 'sms:m1:r0',
+      status: 'delivered',
+    });
+    expect(await store.receiptByPlatformId('sms', 'SM2')).toBeNull();
+    expect(await store.receipt('nope')).toBeNull();
   });
 
   it('appends messages once each, with ordered seqs', async () => {
