@@ -42,6 +42,11 @@ async function deliver(deps: WorkerDeps, job: OutboundJob): Promise<void> {
   const adapter = deps.adapters.get(job.channel);
   if (!adapter) throw new Error(`no adapter for channel ${job.channel}`);
   const at = () => (deps.now?.() ?? new Date()).toISOString();
+  // A redelivered job whose send went through before the worker died: done already.
+  // What remains is the crash between the platform accepting and this receipt being
+  // written; there a send can repeat, and only the channel's own dedup can catch it.
+  const earlier = await deps.store.receipt(job.replyId);
+  if (earlier && earlier.status !== 'failed') return;
   try {
     const receipt = await adapter.send(job);
     await deps.store.recordReceipt({ ...receipt, channel: job.channel, at: at() });

@@ -167,7 +167,7 @@ async function halt(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise
 }
 
 /** A port the kernel just handed out on loopback, never the system Redis port. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = createServer();
