@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { webAdapter } from '../adapters/web/index.ts';
+import { DEFAULT_SCHOOL_HOURS, parseSchoolHours } from '../dialogs/relay.ts';
 import type { ChannelAdapter } from './channels.ts';
 import type { Config } from './config.ts';
 import { type DirectoryReader, MemoryDirectory } from './directory/directory.ts';
@@ -18,6 +19,7 @@ import { InProcessBus, type JobBus } from './queue/bus.ts';
 import { MemoryStore } from './store/memory.ts';
 import { RedisStore } from './store/redis.ts';
 import type { Store } from './store/store.ts';
+import { createTranslator } from './translation/index.ts';
 import { createHandlers, type WorkerDeps } from './worker.ts';
 
 /**
@@ -52,6 +54,7 @@ export function loadAssets(config: Pick<Config, 'LOCALES_DIR' | 'SCHOOL_DATA_DIR
 }
 
 interface Backbone {
+  redis?: Redis;
   bus: JobBus;
   store: Store;
   directory: DirectoryReader;
@@ -95,8 +98,12 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
     onError,
   );
   return {
+    redis,
     bus,
-    store: new RedisStore(redis, { prefix: `${config.REDIS_KEY_PREFIX}:`, retentionDays: config.RETENTION_DAYS }),
+    store: new RedisStore(redis, {
+      prefix: `${config.REDIS_KEY_PREFIX}:`,
+      retentionDays: config.RETENTION_DAYS,
+    }),
     directory,
     ready: () => bus.healthy(),
     async collect(m) {
@@ -125,10 +132,18 @@ export async function createApp(
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
   const { locales, nlu, directory: data } = assets;
-  const { bus, store, directory, ready, collect, close } = backbone(config, data, log, metrics);
+  const { redis, bus, store, directory, ready, collect, close } = backbone(config, data, log, metrics);
+  const translator = createTranslator(config, { ...(redis ? { redis } : {}), metrics, log });
   const web = webAdapter({
     bus,
     store,
+    directory,
+    log,
+    demoStaff: config.WEB_DEMO_SIGNIN
+      ? data.staff
+          .filter((s) => s.webLogin)
+          .map((s) => ({ login: s.webLogin as string, name: s.name, roles: s.roles }))
+      : [],
     languages: locales.languages,
     demoPeople: config.WEB_DEMO_SIGNIN
       ? data.guardians
@@ -152,6 +167,11 @@ export async function createApp(
     adapters: new Map(adapters.map((a) => [a.name, a])),
     log,
     metrics,
+    translator,
+    escalation: {
+      afterMinutes: config.ESCALATE_AFTER_MINUTES,
+      hours: parseSchoolHours(config.SCHOOL_HOURS) ?? DEFAULT_SCHOOL_HOURS,
+    },
     ...(opts.now ? { now: opts.now } : {}),
   };
   const works = role !== 'web';

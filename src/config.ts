@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseSchoolHours } from '../dialogs/relay.ts';
+import { translatorEnvShape } from './translation/config.ts';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -37,6 +39,14 @@ export const configSchema = z.object({
   NLU_CLARIFY_BELOW: z.coerce.number().min(0).max(1).default(0.45),
   /** Offer sign-in as a demo parent on the web chat. Turn off in production. */
   WEB_DEMO_SIGNIN: flag.default(true),
+  /** Minutes of school time after which a safety report or handoff nobody has opened goes to the office. */
+  ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
+  /** School hours (Europe/Oslo, Monday–Friday) in which the escalation clock runs. */
+  SCHOOL_HOURS: z
+    .string()
+    .default('08:00-16:00')
+    .refine((v) => parseSchoolHours(v) !== undefined, 'HH:MM-HH:MM, opening before closing'),
+  ...translatorEnvShape,
   /** Largest request body accepted, in bytes. */
   BODY_LIMIT_BYTES: z.coerce
     .number()

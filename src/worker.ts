@@ -2,17 +2,18 @@ import type { ChannelAdapter } from './channels.ts';
 import type { DirectoryReader } from './directory/directory.ts';
 import { initialState, persist, restore } from './engine/state.ts';
 import { step } from './engine/step.ts';
-import type { Action, Person, StepContext, Turn } from './engine/types.ts';
+import type { Action, StepContext, Turn } from './engine/types.ts';
 import { isRetryable, SkolebroError } from './errors.ts';
 import type { Renderer } from './i18n/render.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Nlu } from './nlu/index.ts';
 import type { JobBus, JobHandlers } from './queue/bus.ts';
-import { type InboundJob, inboundJob, type OutboundJob, outboundJob } from './queue/jobs.ts';
-import type { StaffItem, Store } from './store/store.ts';
+import { type InboundJob, inboundJob, type OutboundJob, outboundJob, timerJob } from './queue/jobs.ts';
+import { escalationDue, fromStaff, type RelayDeps, toStaff } from './relay.ts';
+import type { Store } from './store/store.ts';
 
-export interface WorkerDeps {
+export interface WorkerDeps extends RelayDeps {
   bus: JobBus;
   store: Store;
   directory: DirectoryReader;
@@ -32,8 +33,12 @@ export interface WorkerDeps {
  */
 export function createHandlers(deps: WorkerDeps): JobHandlers {
   return {
-    inbound: async (raw) => handleTurn(deps, inboundJob.parse(raw)),
+    inbound: async (raw) => {
+      const job = inboundJob.parse(raw);
+      return job.thread ? fromStaff(deps, { ...job, thread: job.thread }) : handleTurn(deps, job);
+    },
     outbound: async (raw) => deliver(deps, outboundJob.parse(raw)),
+    timer: async (raw) => escalationDue(deps, timerJob.parse(raw)),
   };
 }
 
@@ -92,7 +97,8 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   let replyIndex = 0;
   for (const [i, action] of result.actions.entries()) {
     if (action.type === 'reply') await reply(deps, job, action, replyIndex++);
-    else await staffEffect(deps, job, person, action, i);
+    else if (action.type !== 'setLanguage')
+      await toStaff(deps, job, person, result.state.lang ?? analysis.lang, action, i);
   }
   await store.commitTurn(conversationKey, job.messageId, persist(result.state));
   const seconds = ((deps.now?.() ?? new Date()).getTime() - Date.parse(job.at)) / 1000;
@@ -129,43 +135,6 @@ async function reply(
     })),
   };
   await deps.bus.enqueueOutbound(out);
-}
-
-/** Notices, relayed messages and escalations land in the staff members' inboxes. */
-async function staffEffect(deps: WorkerDeps, job: InboundJob, person: Person, action: Action, index: number) {
-  if (action.type === 'setLanguage' || action.type === 'reply') return;
-  const targets = action.type === 'relayToStaff' ? [action.to] : action.to;
-  const staff = (await Promise.all(targets.map((t) => deps.directory.staffFor(person, t)))).flat();
-  const guardianId = person.kind === 'guardian' ? person.id : undefined;
-  for (const member of new Map(staff.map((s) => [s.id, s])).values()) {
-    const base = {
-      id: `${job.channel}:${job.messageId}:a${index}:${member.id}`,
-      staffId: member.id,
-      at: job.at,
-      ...(guardianId ? { guardianId } : {}),
-    };
-    let item: StaffItem;
-    if (action.type === 'notifyStaff') {
-      // Absence and leave notices carry child, days and times only — never the parent's words.
-      item = { ...base, kind: action.notice.kind, childId: action.notice.childId, notice: action.notice };
-    } else if (action.type === 'relayToStaff') {
-      item = {
-        ...base,
-        kind: 'message',
-        ...(action.childId ? { childId: action.childId } : {}),
-        original: { text: action.text, lang: action.lang },
-      };
-    } else {
-      item = {
-        ...base,
-        kind: action.reason,
-        ...(action.childId ? { childId: action.childId } : {}),
-        original: { text: action.text, lang: action.lang },
-      };
-    }
-    await deps.store.addStaffItem(item);
-  }
-  if (staff.length === 0) deps.log.warn({ action: action.type }, 'no staff member found for action');
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;

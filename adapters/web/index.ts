@@ -5,16 +5,22 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channels.ts';
+import type { DirectoryReader } from '../../src/directory/directory.ts';
 import type { LanguageInfo } from '../../src/i18n/locales.ts';
+import type { Logger } from '../../src/log.ts';
 import type { JobBus } from '../../src/queue/bus.ts';
 import { MAX_TEXT, type OutboundJob } from '../../src/queue/jobs.ts';
 import type { Store } from '../../src/store/store.ts';
+import { parse } from './parse.ts';
+import { mountStaffInbox } from './staff.ts';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
 const STATIC: Record<string, string> = {
   '/': 'index.html',
   '/chat.js': 'chat.js',
   '/chat.css': 'chat.css',
+  '/staff': 'staff.html',
+  '/staff.js': 'staff.js',
 };
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -37,6 +43,10 @@ const afterQuery = z.object({ after: z.coerce.number().int().nonnegative().defau
 export interface WebAdapterDeps {
   bus: JobBus;
   store: Store;
+  directory: DirectoryReader;
+  log: Logger;
+  /** Demo staff offered on the staff inbox sign-in; empty disables it. */
+  demoStaff: Array<{ login: string; name: string; roles: string[] }>;
   languages: LanguageInfo[];
   /** Demo parents offered on the sign-in screen; empty disables demo sign-in. */
   demoPeople: Array<{ login: string; name: string; lang: string }>;
@@ -128,26 +138,22 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
         }
         return { messages: await deps.store.messagesAfter(conversationKey(params.session), query.after) };
       });
+
+      mountStaffInbox(app, { ...deps, now });
     },
 
     async send(job: OutboundJob) {
       const stored = await deps.store.appendMessage(conversationKey(job.conversationId), {
         id: job.replyId,
-        from: 'bot',
+        from: job.relay ? 'staff' : 'bot',
         at: now().toISOString(),
         lang: job.lang,
         dir: job.dir,
         text: job.text,
         choices: job.choices,
+        ...(job.relay ? { original: job.relay.original } : {}),
       });
       return { replyId: job.replyId, status: stored ? 'delivered' : 'sent' };
     },
   };
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, res: FastifyReply): T | undefined {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  res.code(400).send({ error: 'invalid_request', message: z.prettifyError(result.error) });
-  return undefined;
 }

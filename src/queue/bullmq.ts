@@ -3,7 +3,14 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, isRetryable, PermanentError, retryAfterOf, SkolebroError } from '../errors.ts';
 import type { JobBus, JobHandlers } from './bus.ts';
-import { type InboundJob, inboundJob, type OutboundJob, outboundJob } from './jobs.ts';
+import {
+  type InboundJob,
+  inboundJob,
+  type OutboundJob,
+  outboundJob,
+  type TimerJob,
+  timerJob,
+} from './jobs.ts';
 
 export type Channel = InboundJob['channel'];
 export const CHANNELS: readonly Channel[] = inboundJob.shape.channel.options;
@@ -83,6 +90,7 @@ export interface QueueStats {
 // hence `outbound-sms-0` and not `outbound:sms` as ARCHITECTURE.md draws it.
 export const inboundQueueName = (partition: number) => `inbound-${partition}`;
 export const outboundQueueName = (channel: Channel, partition = 0) => `outbound-${channel}-${partition}`;
+export const TIMER_QUEUE = 'timers';
 export const deadLetterKey = (prefix: string) => `${prefix}:dead-letter`;
 
 /**
@@ -150,6 +158,7 @@ export class BullJobBus implements JobBus {
   private readonly now: () => Date;
   private readonly inbound: Queue[];
   private readonly outbound: Map<Channel, Queue[]>;
+  private readonly timers: Queue;
   private readonly workers: Worker[] = [];
   private workerTemplate: Redis | undefined;
   private starting: Promise<void> | undefined;
@@ -173,6 +182,11 @@ export class BullJobBus implements JobBus {
     this.inbound = Array.from({ length: this.opts.partitions }, (_, i) =>
       this.queue(inboundQueueName(i), { ...keep, attempts: 1 }),
     );
+    this.timers = this.queue(TIMER_QUEUE, {
+      ...keep,
+      attempts: this.opts.attempts,
+      backoff: { type: 'exponential', delay: this.opts.outboundBackoffMs },
+    });
     this.outbound = new Map(
       CHANNELS.map((channel) => [
         channel,
@@ -197,6 +211,16 @@ export class BullJobBus implements JobBus {
     const partition = partitionOf(valid.channel, valid.conversationId, this.opts.outboundPartitions);
     const queue = (this.outbound.get(valid.channel) as Queue[])[partition] as Queue;
     await this.addOnce(queue, 'send', valid, outboundJobId(valid), 'outbound');
+  }
+
+  async schedule(job: TimerJob, delayMs: number): Promise<void> {
+    const valid = this.validate(timerJob, job, 'timer');
+    if (this.closed) throw new Error('job bus is closed');
+    // BullMQ ignores an add whose id exists, so a redone turn schedules nothing new.
+    await this.timers.add(valid.kind, valid, {
+      jobId: safeJobId(`${valid.kind}-${valid.id}`),
+      delay: Math.max(0, delayMs),
+    });
   }
 
   /**
@@ -232,6 +256,21 @@ export class BullJobBus implements JobBus {
         'outbound',
       );
     }
+    this.watch(
+      new Worker(
+        TIMER_QUEUE,
+        async (job) => {
+          const due = await this.parseOrDeadLetter(timerJob, job);
+          try {
+            await handlers.timer(due);
+          } catch (err) {
+            throw isRetryable(err) ? err : unrecoverable(err);
+          }
+        },
+        { ...common, concurrency: 4 },
+      ),
+      'timer',
+    );
     this.starting = (async () => {
       // Global concurrency and rate limits live in the queue's meta in Redis, so they bind every process.
       await Promise.all([...this.inbound, ...this.outboundQueues()].map((q) => q.setGlobalConcurrency(1)));
@@ -261,13 +300,17 @@ export class BullJobBus implements JobBus {
     this.closed = true;
     await this.starting?.catch(() => {});
     await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.inbound, ...this.outboundQueues()].map((q) => q.close()));
+    await Promise.all([...this.inbound, ...this.outboundQueues(), this.timers].map((q) => q.close()));
     this.workerTemplate?.disconnect();
   }
 
   /** Depth of every queue of this bus and the dead-letter count. */
   async stats(): Promise<QueueStats> {
-    return collectStats(this.connection, this.opts.prefix, [...this.inbound, ...this.outboundQueues()]);
+    return collectStats(this.connection, this.opts.prefix, [
+      ...this.inbound,
+      ...this.outboundQueues(),
+      this.timers,
+    ]);
   }
 
   /** Redis answers and every worker is running (none closed or paused by an error). */
@@ -388,6 +431,7 @@ export async function queueStats(
     ...CHANNELS.flatMap((c) =>
       Array.from({ length: opts.outboundPartitions }, (_, i) => outboundQueueName(c, i)),
     ),
+    TIMER_QUEUE,
   ];
   const queues = names.map((name) => new Queue(name, { connection, prefix: opts.prefix }));
   try {

@@ -1,8 +1,9 @@
-import type { InboundJob, OutboundJob } from './jobs.ts';
+import type { InboundJob, OutboundJob, TimerJob } from './jobs.ts';
 
 export interface JobHandlers {
   inbound(job: InboundJob): Promise<void>;
   outbound(job: OutboundJob): Promise<void>;
+  timer(job: TimerJob): Promise<void>;
 }
 
 /**
@@ -14,6 +15,8 @@ export interface JobHandlers {
 export interface JobBus {
   enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }>;
   enqueueOutbound(job: OutboundJob): Promise<void>;
+  /** Runs `job` once, about `delayMs` from now; a second schedule of the same id is ignored. */
+  schedule(job: TimerJob, delayMs: number): Promise<void>;
   start(handlers: JobHandlers): void;
   close(): Promise<void>;
 }
@@ -27,6 +30,7 @@ export class InProcessBus implements JobBus {
   private readonly seen = new Set<string>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending: Array<() => void> = [];
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
 
   constructor(private readonly onError: (err: unknown, kind: string) => void = () => {}) {}
@@ -42,6 +46,16 @@ export class InProcessBus implements JobBus {
     this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
   }
 
+  async schedule(job: TimerJob, delayMs: number) {
+    if (!this.remember(`timer:${job.kind}:${job.id}`)) return;
+    const timer = setTimeout(
+      () => this.run(`timer:${job.id}`, () => this.handlers?.timer(job), 'timer'),
+      delayMs,
+    );
+    timer.unref();
+    this.timers.add(timer);
+  }
+
   start(handlers: JobHandlers) {
     this.handlers = handlers;
     for (const go of this.pending.splice(0)) go();
@@ -49,6 +63,7 @@ export class InProcessBus implements JobBus {
 
   async close() {
     this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
     await Promise.allSettled([...this.chains.values()]);
   }
 

@@ -13,6 +13,8 @@ export const inboundJob = z.object({
   senderId: z.string().min(1).max(200),
   text: z.string().max(MAX_TEXT),
   choice: z.string().max(200).optional(),
+  /** A staff member answering in a staff thread (its id): relayed to that parent, not run through the dialogs. */
+  thread: z.string().min(1).max(420).optional(),
   at: z.iso.datetime({ offset: true }),
 });
 export type InboundJob = z.infer<typeof inboundJob>;
@@ -26,5 +28,21 @@ export const outboundJob = z.object({
   dir: z.enum(['ltr', 'rtl']),
   text: z.string(),
   choices: z.array(z.object({ value: z.string(), label: z.string() })).default([]),
+  /** A person's words passed on (a staff reply): who wrote, and the text as written, shown on request. */
+  relay: z
+    .object({
+      from: z.string(),
+      original: z.object({ text: z.string(), lang: z.string() }),
+      translated: z.boolean(),
+    })
+    .optional(),
 });
 export type OutboundJob = z.infer<typeof outboundJob>;
+
+/** Work due later: an escalation that nobody has taken up by its deadline goes to the office. */
+export const timerJob = z.object({
+  kind: z.literal('escalation'),
+  id: z.string().min(1).max(300),
+  threadId: z.string().min(1).max(420),
+});
+export type TimerJob = z.infer<typeof timerJob>;

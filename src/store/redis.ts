@@ -1,6 +1,14 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { StaffItem, Store, StoredMessage, StoredReceipt } from './store.ts';
+import type {
+  Escalation,
+  Store,
+  StoredMessage,
+  StoredReceipt,
+  Thread,
+  ThreadEntry,
+  ThreadMeta,
+} from './store.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -58,11 +66,53 @@ end
 return #seqs
 `;
 
-/** KEYS: items (list), ids (set). ARGV: item id, json, ttl in ms. Appends once per id. */
-const STAFF_LUA = `
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[1], ARGV[2]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+/**
+ * KEYS: meta, entries, ids, staff, last. ARGV: meta json, entry id, entry json, ttl ms, at, staff ids...
+ * Merges the meta, appends the entry once, adds participants, keeps the latest time.
+ */
+const THREAD_LUA = `
+local meta = cjson.decode(ARGV[1])
+local old = redis.call('GET', KEYS[1])
+if old then
+  local merged = cjson.decode(old)
+  for k, v in pairs(meta) do merged[k] = v end
+  meta = merged
+end
+redis.call('SET', KEYS[1], cjson.encode(meta))
+if redis.call('SADD', KEYS[3], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+for i = 6, #ARGV do redis.call('SADD', KEYS[4], ARGV[i]) end
+local last = redis.call('GET', KEYS[5])
+if not last or last < ARGV[5] then redis.call('SET', KEYS[5], ARGV[5]) end
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+`;
+
+/** KEYS: esc (hash). ARGV: staff id, at. Acknowledges every open escalation; returns how many. */
+const ACK_LUA = `
+local n = 0
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local e = cjson.decode(all[i + 1])
+  if not e.ackedBy then
+    e.ackedBy = ARGV[1]
+    e.ackedAt = ARGV[2]
+    redis.call('HSET', KEYS[1], all[i], cjson.encode(e))
+    n = n + 1
+  end
+end
+return n
+`;
+
+/** KEYS: esc (hash). ARGV: id, at, recipients json. The escalation passed on, or nil. */
+const ESCALATE_LUA = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return nil end
+local e = cjson.decode(raw)
+if e.ackedBy or e.escalatedAt then return nil end
+e.escalatedAt = ARGV[2]
+e.escalatedTo = cjson.decode(ARGV[3])
+local out = cjson.encode(e)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
 `;
 
 interface StoreCommands {
@@ -74,7 +124,9 @@ interface StoreCommands {
     ...argv: string[]
   ): Promise<number | null>;
   skolebroPurgeMessages(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
-  skolebroAddStaffItem(k1: string, k2: string, ...argv: string[]): Promise<null>;
+  skolebroAddToThread(...keysAndArgs: string[]): Promise<null>;
+  skolebroAcknowledge(k1: string, ...argv: string[]): Promise<number>;
+  skolebroEscalate(k1: string, ...argv: string[]): Promise<string | null>;
 }
 
 /**
@@ -91,7 +143,11 @@ interface StoreCommands {
  *   conversation's slot so that `commitTurn` writes it and the state in one MULTI;
  * - `Preceipt:<replyId>` newest delivery status, and `Preceipt-id:<channel>:<platform id>`
  *   -> reply id, both kept `retentionDays`;
- * - `P{staff:<id>}:items|:ids` a staff inbox, deduplicated by item id;
+ * - `P{thread:<conversation key>}:meta|:entries|:ids|:staff|:last|:esc` a staff thread
+ *   (one per parent conversation), its entries deduplicated by id, its participants and
+ *   escalations; one hash tag, so one script updates it; expires `retentionDays` after
+ *   the last entry;
+ * - `P{staff:<id>}:threads` zset thread id -> time of its latest entry (the inbox);
  * - `Pidentity:<channel>` hash platform id -> person id.
  *
  * Writes of one conversation's state are not locked here: the job bus runs one
@@ -113,7 +169,9 @@ export class RedisStore implements Store {
     this.doneSeconds = Math.round((opts.doneDays * DAY_MS) / 1000);
     redis.defineCommand('skolebroAppendMessage', { numberOfKeys: 4, lua: APPEND_LUA });
     redis.defineCommand('skolebroPurgeMessages', { numberOfKeys: 3, lua: PURGE_LUA });
-    redis.defineCommand('skolebroAddStaffItem', { numberOfKeys: 2, lua: STAFF_LUA });
+    redis.defineCommand('skolebroAddToThread', { numberOfKeys: 5, lua: THREAD_LUA });
+    redis.defineCommand('skolebroAcknowledge', { numberOfKeys: 1, lua: ACK_LUA });
+    redis.defineCommand('skolebroEscalate', { numberOfKeys: 1, lua: ESCALATE_LUA });
     this.cmd = redis as unknown as StoreCommands;
   }
 
@@ -223,19 +281,72 @@ export class RedisStore implements Store {
     return (await this.redis.set(`${this.prefix}round:${name}`, '1', 'EX', seconds, 'NX')) === 'OK';
   }
 
-  async addStaffItem(item: StaffItem) {
-    await this.cmd.skolebroAddStaffItem(
-      this.staff(item.staffId, 'items'),
-      this.staff(item.staffId, 'ids'),
-      item.id,
-      JSON.stringify(item),
+  async addToThread(meta: ThreadMeta, entry: ThreadEntry, staffIds: string[]) {
+    const k = (part: string) => this.threadKey(meta.id, part);
+    await this.cmd.skolebroAddToThread(
+      ...[k('meta'), k('entries'), k('ids'), k('staff'), k('last')],
+      JSON.stringify(meta),
+      entry.id,
+      JSON.stringify(entry),
       String(this.retentionMs),
+      entry.at,
+      ...staffIds,
     );
+    const score = Date.parse(entry.at);
+    for (const staffId of staffIds) {
+      const inbox = this.staff(staffId, 'threads');
+      await this.redis.multi().zadd(inbox, 'GT', score, meta.id).pexpire(inbox, this.retentionMs).exec();
+    }
   }
 
-  async staffItems(staffId: string) {
-    const rows = await this.redis.lrange(this.staff(staffId, 'items'), 0, -1);
-    return rows.map((row) => JSON.parse(row) as StaffItem);
+  async thread(threadId: string): Promise<Thread | null> {
+    const k = (part: string) => this.threadKey(threadId, part);
+    const [meta, entries, staffIds, esc] = await Promise.all([
+      this.redis.get(k('meta')),
+      this.redis.lrange(k('entries'), 0, -1),
+      this.redis.smembers(k('staff')),
+      this.redis.hvals(k('esc')),
+    ]);
+    if (!meta) return null;
+    return {
+      meta: JSON.parse(meta) as ThreadMeta,
+      entries: entries.map((e) => JSON.parse(e) as ThreadEntry),
+      staffIds: staffIds.sort(),
+      escalations: esc.map((e) => JSON.parse(e) as Escalation).sort((x, y) => x.at.localeCompare(y.at)),
+    };
+  }
+
+  async threadsFor(staffId: string) {
+    const ids = await this.redis.zrevrange(this.staff(staffId, 'threads'), 0, 199);
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.get(this.threadKey(id, 'meta')).get(this.threadKey(id, 'last'));
+    const rows = (await pipeline.exec()) ?? [];
+    const out: Array<{ meta: ThreadMeta; lastAt: string }> = [];
+    for (let i = 0; i < ids.length; i++) {
+      const meta = rows[2 * i]?.[1] as string | null;
+      const last = rows[2 * i + 1]?.[1] as string | null;
+      if (meta && last) out.push({ meta: JSON.parse(meta) as ThreadMeta, lastAt: last });
+    }
+    return out;
+  }
+
+  async openEscalation(escalation: Escalation) {
+    const key = this.threadKey(escalation.threadId, 'esc');
+    await this.redis
+      .multi()
+      .hsetnx(key, escalation.id, JSON.stringify(escalation))
+      .pexpire(key, this.retentionMs)
+      .exec();
+  }
+
+  async acknowledge(threadId: string, staffId: string, at: string) {
+    return this.cmd.skolebroAcknowledge(this.threadKey(threadId, 'esc'), staffId, at);
+  }
+
+  async escalateIfUnacknowledged(threadId: string, id: string, at: string, to: string[]) {
+    const out = await this.cmd.skolebroEscalate(this.threadKey(threadId, 'esc'), id, at, JSON.stringify(to));
+    return out ? (JSON.parse(out) as Escalation) : null;
   }
 
   async linkIdentity(channel: string, platformId: string, personId: string) {
@@ -279,6 +390,10 @@ export class RedisStore implements Store {
 
   private conv(conversationKey: string, part: string) {
     return `${this.prefix}{conv:${conversationKey}}:${part}`;
+  }
+
+  private threadKey(threadId: string, part: string) {
+    return `${this.prefix}{thread:${threadId}}:${part}`;
   }
 
   private staff(staffId: string, part: string) {

@@ -32,13 +32,16 @@ export const SCHOOL_TERMS = [
 ] as const;
 
 /** Bump when protect/unprotect output changes for the same terms and glosses: it is part of the cache key. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 /** Where no locale says, from DOMAIN.md. */
 const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku']);
 
-/** Norwegian noun endings, so "kontaktlæreren" and "foreldremøtene" are kept whole. */
-const SUFFIX = '(?:enes|ene|ens|ets|ers|nes|en|et|er|ne|ns|e|a|s)?';
+/**
+ * Norwegian noun endings, so "kontaktlæreren", "foreldremøtet" and "utviklingssamtalen"
+ * are kept whole (a stem ending in -e takes -t, -n, -r, -ne).
+ */
+const SUFFIX = '(?:enes|ene|ens|ets|ers|nes|en|et|er|ne|ns|ts|e|a|s|n|r|t)?';
 
 const NOTRANSLATE_OPEN = '<span class="notranslate">';
 const SPAN = /<span\s+class\s*=\s*(["']?)notranslate\1\s*>([\s\S]*?)<\/span\s*>/gi;

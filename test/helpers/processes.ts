@@ -62,9 +62,10 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export interface ChatMessage {
   seq: number;
   id: string;
-  from: 'user' | 'bot';
+  from: 'user' | 'bot' | 'staff';
   text: string;
   lang: string;
+  original?: { text: string; lang: string };
 }
 
 /** A web chat client that retries a POST until it is accepted, as the browser page does. */

@@ -82,7 +82,7 @@ const reply = (replyId: string, channel: OutboundJob['channel'] = 'sms'): Outbou
   choices: [],
 });
 
-const noop: JobHandlers = { inbound: async () => {}, outbound: async () => {} };
+const noop: JobHandlers = { inbound: async () => {}, outbound: async () => {}, timer: async () => {} };
 
 describe('job ids and partitions', () => {
   it('derives BullMQ-safe ids one to one', () => {
@@ -225,6 +225,7 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
       'outbound-sms-0',
       'outbound-slack-0',
       'outbound-teams-0',
+      'timers',
     ]);
     expect(stats.queues.find((q) => q.queue === partition)).toMatchObject({
       waiting: 0,

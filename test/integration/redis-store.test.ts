@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/store/memory.ts';
 import { RedisStore } from '../../src/store/redis.ts';
-import type { StaffItem, StoredMessage } from '../../src/store/store.ts';
+import type { StoredMessage, ThreadEntry, ThreadMeta } from '../../src/store/store.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
 
 let server: TestRedis;
@@ -167,25 +168,6 @@ describe('RedisStore', { timeout: 30_000 }, () => {
     expect((await store.messagesAfter('sms:long', 0)).map((m) => m.id)).toEqual(['keep']);
   });
 
-  it('keeps staff items once per id, in order', async () => {
-    const store = newStore('staff');
-    const item = (id: string, staffId = 't1'): StaffItem => ({
-      id,
-      staffId,
-      at: '2025-09-01T08:00:00Z',
-      kind: 'message',
-      guardianId: 'g1',
-      original: { text: 'Hello teacher', lang: 'en' },
-    });
-    await store.addStaffItem(item('i1'));
-    await store.addStaffItem(item('i2'));
-    await store.addStaffItem(item('i1'));
-    await store.addStaffItem(item('i3', 't2'));
-    expect(await store.staffItems('t1')).toEqual([item('i1'), item('i2')]);
-    expect(await store.staffItems('t2')).toEqual([item('i3', 't2')]);
-    expect(await store.staffItems('nobody')).toEqual([]);
-  });
-
   it('links identities per channel', async () => {
     const store = newStore('identity');
     expect(await store.linkedPerson('sms', '+4790000001')).toBeNull();
@@ -215,5 +197,91 @@ describe('RedisStore across a Redis restart (AOF on)', { timeout: 30_000 }, () =
       client.disconnect();
       await aof.stop();
     }
+  });
+});
+
+describe.each([
+  ['RedisStore', (label: string) => newStore(label)],
+  ['MemoryStore', () => new MemoryStore()],
+] as const)('staff threads (%s)', (_name, make) => {
+  const meta: ThreadMeta = {
+    id: 'sms:+4791000001',
+    channel: 'sms',
+    conversationId: '+4791000001',
+    guardianId: 'g-amina',
+    lang: 'so',
+  };
+  const entry = (id: string, at: string, extra: Partial<ThreadEntry> = {}): ThreadEntry => ({
+    id,
+    at,
+    from: 'parent',
+    kind: 'message',
+    original: { text: 'Macallin, wiilkayga waa xanuunsan yahay', lang: 'so' },
+    norwegian: { text: '[nb] Lærer, sønnen min er syk', translated: true },
+    ...extra,
+  });
+
+  it('keeps one thread per conversation, entries once each, participants and inboxes', async () => {
+    const store = make('threads');
+    await store.addToThread(meta, entry('e1', '2025-09-01T08:00:00.000Z'), ['t-ingrid']);
+    await store.addToThread(meta, entry('e1', '2025-09-01T08:00:00.000Z'), ['t-ingrid']);
+    await store.addToThread(
+      { ...meta, childId: 'p-yusuf' },
+      entry('e2', '2025-09-01T08:05:00.000Z', { kind: 'safety' }),
+      ['t-ingrid', 's-per'],
+    );
+    await store.addToThread(
+      { id: 'web:s2', channel: 'web', conversationId: 's2', lang: 'pl' },
+      entry('e3', '2025-09-01T07:00:00.000Z'),
+      ['t-ingrid'],
+    );
+    const thread = await store.thread(meta.id);
+    expect(thread?.entries.map((e) => e.id)).toEqual(['e1', 'e2']);
+    expect(thread?.meta).toEqual({ ...meta, childId: 'p-yusuf' });
+    expect(thread?.staffIds).toEqual(['s-per', 't-ingrid']);
+    expect((await store.threadsFor('t-ingrid')).map((t) => [t.meta.id, t.lastAt])).toEqual([
+      [meta.id, '2025-09-01T08:05:00.000Z'],
+      ['web:s2', '2025-09-01T07:00:00.000Z'],
+    ]);
+    expect((await store.threadsFor('s-per')).map((t) => t.meta.id)).toEqual([meta.id]);
+    expect(await store.threadsFor('t-lars')).toEqual([]);
+    expect(await store.thread('sms:unknown')).toBeNull();
+  });
+
+  it('escalates only what nobody acknowledged, once', async () => {
+    const store = make('esc');
+    await store.addToThread(meta, entry('e1', '2025-09-01T08:00:00.000Z', { kind: 'safety' }), [
+      't-ingrid',
+      's-per',
+    ]);
+    const esc = {
+      id: 'x1',
+      threadId: meta.id,
+      reason: 'safety' as const,
+      at: '2025-09-01T08:00:00.000Z',
+      notified: ['t-ingrid', 's-per'],
+      deadline: '2025-09-01T08:30:00.000Z',
+    };
+    await store.openEscalation(esc);
+    await store.openEscalation({ ...esc, deadline: 'changed' });
+    await store.openEscalation({ ...esc, id: 'x2' });
+    expect(await store.acknowledge(meta.id, 't-ingrid', '2025-09-01T08:10:00.000Z')).toBe(2);
+    expect(await store.acknowledge(meta.id, 's-per', '2025-09-01T08:11:00.000Z')).toBe(0);
+    expect(
+      await store.escalateIfUnacknowledged(meta.id, 'x1', '2025-09-01T08:30:00.000Z', ['s-kontor']),
+    ).toBeNull();
+    await store.openEscalation({ ...esc, id: 'x3' });
+    const passed = await store.escalateIfUnacknowledged(meta.id, 'x3', '2025-09-01T08:30:00.000Z', [
+      's-kontor',
+    ]);
+    expect(passed).toMatchObject({ id: 'x3', escalatedTo: ['s-kontor'], deadline: esc.deadline });
+    expect(
+      await store.escalateIfUnacknowledged(meta.id, 'x3', '2025-09-01T08:31:00.000Z', ['s-kontor']),
+    ).toBeNull();
+    const thread = await store.thread(meta.id);
+    expect(thread?.escalations.find((e) => e.id === 'x1')).toMatchObject({
+      ackedBy: 't-ingrid',
+      deadline: esc.deadline,
+    });
   });
 });

@@ -1,0 +1,1 @@
+// The staff inbox page; see adapters/web/staff.ts for its API.
