@@ -1,5 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import {
+  loadSmsTexts,
+  MemoryOptOuts,
+  MemorySmsState,
+  RedisOptOuts,
+  RedisSmsState,
+  smsAdapter,
+  smsSettings,
+} from '../adapters/sms/index.ts';
 import { webAdapter } from '../adapters/web/index.ts';
 import { DEFAULT_SCHOOL_HOURS, parseSchoolHours } from '../dialogs/relay.ts';
 import type { ChannelAdapter } from './channels.ts';
@@ -153,6 +162,34 @@ export async function createApp(
     ...(opts.now ? { now: opts.now } : {}),
   });
   const adapters: ChannelAdapter[] = [web];
+  const sms = smsSettings(config);
+  if (sms) {
+    const keyPrefix = `${config.REDIS_KEY_PREFIX}:`;
+    adapters.push(
+      smsAdapter({
+        settings: sms,
+        bus,
+        optOuts: redis ? new RedisOptOuts(redis, keyPrefix) : new MemoryOptOuts(),
+        state: redis ? new RedisSmsState(redis, keyPrefix) : new MemorySmsState(),
+        texts: loadSmsTexts(config.LOCALES_DIR),
+        // Status callbacks update the receipt the send left.
+        onReceipt: async (r) => {
+          const at = (opts.now?.() ?? new Date()).toISOString();
+          await store.recordReceipt({
+            replyId: r.replyId,
+            channel: 'sms',
+            status: r.status,
+            at,
+            ...(r.platformMessageId ? { platformMessageId: r.platformMessageId } : {}),
+            ...(r.error ? { error: r.error } : {}),
+          });
+        },
+        languageOf: async (phone) => (await directory.identify('sms', phone)).preferredLang,
+        log: log.child({ channel: 'sms' }),
+        ...(opts.now ? { now: opts.now } : {}),
+      }),
+    );
+  }
   const worker: WorkerDeps = {
     bus,
     store,
