@@ -13,6 +13,9 @@ const USAGE = `usage: skolebro <command>
   nlu                 read JSON lines {"text": "..."} on stdin, write {"text","lang","intent","confidence"} lines
   chat [--as LOGIN]   chat in the terminal as a demo parent (default: amina); --list shows them
   check-data [DIR]    validate a school-data folder (CSV + ICS) and print what it holds
+  import DIR          load a school-data folder into Redis (REDIS_URL); --dry-run, --prune, --json
+  queues              queue depths, failed jobs and dead letters (REDIS_URL); --json, --limit N
+  demo-data           write a synthetic district: --guardians N [--schools S] [--seed X] --out DIR
 `;
 
 async function main() {
@@ -24,6 +27,18 @@ async function main() {
       return chatCommand(rest);
     case 'check-data':
       return checkData(rest[0]);
+    case 'import': {
+      const { importCommand, parseImportArgs } = await import('./cli/import.ts');
+      return importCommand(parseImportArgs(rest));
+    }
+    case 'queues': {
+      const { queuesCommand, parseQueuesArgs } = await import('./cli/queues.ts');
+      return queuesCommand(parseQueuesArgs(rest));
+    }
+    case 'demo-data': {
+      const { demoDataCommand, parseDemoDataArgs } = await import('./cli/demo-data.ts');
+      return demoDataCommand(parseDemoDataArgs(rest));
+    }
     default:
       process.stderr.write(USAGE);
       process.exitCode = command ? 2 : 0;

@@ -90,6 +90,8 @@ type Rows = { [K in keyof typeof rows]: Array<z.infer<(typeof rows)[K]>> };
 export function loadDirectoryFolder(dir: string): DirectoryData {
   const problems: string[] = [];
   const parsed = {} as Rows;
+  // Ids of rows that failed: references to them are not reported again.
+  const rejected = new Set<string>();
   for (const name of Object.keys(rows) as Array<keyof typeof rows>) {
     const file = join(dir, `${name}.csv`);
     if (!existsSync(file)) {
@@ -102,9 +104,10 @@ export function loadDirectoryFolder(dir: string): DirectoryData {
       `${name}.csv`,
       rows[name] as z.ZodType<unknown>,
       problems,
+      rejected,
     );
   }
-  checkReferences(parsed, problems);
+  checkReferences(parsed, problems, rejected);
 
   const schoolCalendars: Record<string, CalendarEntry[]> = {};
   const classCalendars: Record<string, CalendarEntry[]> = {};
@@ -187,23 +190,42 @@ export function loadDirectoryFolder(dir: string): DirectoryData {
   };
 }
 
-function readCsv<T>(file: string, label: string, schema: z.ZodType<T>, problems: string[]): T[] {
-  let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
+function readCsv<T>(
+  file: string,
+  label: string,
+  schema: z.ZodType<T>,
+  problems: string[],
+  rejected: Set<string>,
+): T[] {
+  let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
+    // Rows as arrays with a relaxed column count, so every short or long row is
+    // reported with its line instead of the parser stopping at the first one.
     records = parse(readFileSync(file, 'utf8'), {
-      columns: true,
       skip_empty_lines: true,
       trim: true,
       bom: true,
       info: true,
-    });
+      relax_column_count: true,
+    }) as unknown as typeof records;
   } catch (err) {
-    problems.push(`${label}: ${(err as Error).message}`);
+    const line = (err as { lines?: number }).lines;
+    problems.push(`${label}${line ? `:${line}` : ''}: ${(err as Error).message}`);
     return [];
   }
+  const [head, ...body] = records;
+  const columns = head?.record ?? [];
   const out: T[] = [];
   const seen = new Set<string>();
-  for (const { record, info } of records) {
+  const idColumn = columns.indexOf('id');
+  for (const { record: cells, info } of body) {
+    const rowId = cells[idColumn];
+    if (rowId) rejected.add(rowId); // until the row passes
+    if (cells.length !== columns.length) {
+      problems.push(`${label}:${info.lines}: expected ${columns.length} fields, found ${cells.length}`);
+      continue;
+    }
+    const record = Object.fromEntries(columns.map((c, i) => [c, cells[i]]));
     const result = schema.safeParse(record);
     if (!result.success) {
       for (const issue of result.error.issues)
@@ -211,6 +233,7 @@ function readCsv<T>(file: string, label: string, schema: z.ZodType<T>, problems:
       continue;
     }
     const id = (result.data as { id: string }).id;
+    rejected.delete(id);
     if (seen.has(id)) problems.push(`${label}:${info.lines}: id "${id}" appears twice`);
     seen.add(id);
     out.push(result.data);
@@ -218,12 +241,13 @@ function readCsv<T>(file: string, label: string, schema: z.ZodType<T>, problems:
   return out;
 }
 
-function checkReferences(r: Rows, problems: string[]): void {
+function checkReferences(r: Rows, problems: string[], rejected: Set<string>): void {
   const schools = new Set(r.schools.map((s) => s.id));
   const classes = new Set(r.classes.map((c) => c.id));
   const guardians = new Set(r.guardians.map((g) => g.id));
   const check = (file: string, id: string, field: string, value: string, known: Set<string>) => {
-    if (!known.has(value)) problems.push(`${file}: ${id}: ${field} "${value}" is not defined`);
+    if (!known.has(value) && !rejected.has(value))
+      problems.push(`${file}: ${id}: ${field} "${value}" is not defined`);
   };
   for (const c of r.classes) check('classes.csv', c.id, 'school_id', c.school_id, schools);
   for (const s of r.staff) {
