@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { Person, Say } from '../src/engine/types.ts';
+import type { AbsenceNotice, LeaveNotice, Person, Say } from '../src/engine/types.ts';
 import { say } from './shared.ts';
 
 /**
@@ -40,6 +40,32 @@ export function staffReplySay(
       ? []
       : [say(translation === 'translated' ? 'relay.machineTranslated' : 'relay.notTranslated')]),
   ];
+}
+
+/** Who and what a staff notice is about; names come from the directory, never from the parent's text. */
+export interface NoticeSubject {
+  kind: 'message' | 'absence' | 'leave' | 'safety' | 'handoff' | 'escalated' | 'reply';
+  guardian?: string;
+  child?: { name: string; className: string };
+  notice?: AbsenceNotice | LeaveNotice;
+}
+
+/**
+ * The Norwegian heading of a staff notice on Slack or Teams: what happened, from whom,
+ * about which child. Absence and leave carry days and times only, as the notice does.
+ */
+export function staffNoticeSay(subject: NoticeSubject): Say[] {
+  const who = {
+    guardian: subject.guardian ?? '',
+    child: subject.child?.name ?? '',
+    className: subject.child?.className ?? '',
+  };
+  const about = subject.child ? 'Child' : '';
+  const n = subject.notice;
+  if (n?.kind === 'absence')
+    return [say(`staffNotice.absence.${n.mode}`, { ...who, days: n.days.join(','), time: n.time ?? '' })];
+  if (n?.kind === 'leave') return [say('staffNotice.leave', { ...who, from: n.from, to: n.to })];
+  return [say(`staffNotice.${subject.kind}${subject.guardian ? '' : 'Anonymous'}${about}`, who)];
 }
 
 export interface SchoolHours {

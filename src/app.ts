@@ -16,6 +16,7 @@ import type { Config } from './config.ts';
 import { type DirectoryReader, MemoryDirectory } from './directory/directory.ts';
 import { loadDirectoryFolder } from './directory/load.ts';
 import type { DirectoryData } from './directory/model.ts';
+import { RedisDirectory } from './directory/redis.ts';
 import { keywordLists, type LocaleBundle, loadLocales } from './i18n/locales.ts';
 import { createRenderer } from './i18n/render.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -39,6 +40,9 @@ import { createHandlers, type WorkerDeps } from './worker.ts';
 export type Role = 'all' | 'web' | 'worker';
 export const ROLES: readonly Role[] = ['all', 'web', 'worker'];
 
+type DemoParent = { login: string; name: string; lang: string };
+type DemoStaff = { login: string; name: string; roles: string[] };
+
 export interface App {
   role: Role;
   server: FastifyInstance;
@@ -57,16 +61,30 @@ export interface Assets {
   directory: DirectoryData;
 }
 
-export function loadAssets(config: Pick<Config, 'LOCALES_DIR' | 'SCHOOL_DATA_DIR'>): Assets {
+export function loadAssets(config: Pick<Config, 'LOCALES_DIR' | 'SCHOOL_DATA_DIR' | 'DIRECTORY'>): Assets {
   const locales = loadLocales(config.LOCALES_DIR);
-  return { locales, nlu: createNlu(locales), directory: loadDirectoryFolder(config.SCHOOL_DATA_DIR) };
+  const directory =
+    config.DIRECTORY === 'folder' ? loadDirectoryFolder(config.SCHOOL_DATA_DIR) : EMPTY_DIRECTORY;
+  return { locales, nlu: createNlu(locales), directory };
 }
+
+const EMPTY_DIRECTORY: DirectoryData = {
+  schools: [],
+  classes: [],
+  staff: [],
+  guardians: [],
+  pupils: [],
+  schoolCalendars: {},
+  classCalendars: {},
+};
 
 interface Backbone {
   redis?: Redis;
   bus: JobBus;
   store: Store;
   directory: DirectoryReader;
+  /** Demo sign-in lists (web chat and staff inbox). */
+  demo(): Promise<{ parents: DemoParent[]; staff: DemoStaff[] }>;
   ready(): Promise<boolean>;
   collect(metrics: Metrics): Promise<void>;
   close(): Promise<void>;
@@ -83,12 +101,20 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
     const code = (err as { code?: string }).code;
     log[retry ? 'warn' : 'error']({ err: { message: (err as Error).message, code }, kind }, 'job failed');
   };
-  const directory = new MemoryDirectory(data);
+  const folderDemo = async () => ({
+    parents: data.guardians
+      .filter((g) => g.webLogin)
+      .map((g) => ({ login: g.webLogin as string, name: g.name, lang: g.preferredLang })),
+    staff: data.staff
+      .filter((s) => s.webLogin)
+      .map((s) => ({ login: s.webLogin as string, name: s.name, roles: s.roles })),
+  });
   if (!config.REDIS_URL) {
     return {
       bus: new InProcessBus(onError),
       store: new MemoryStore(),
-      directory,
+      directory: new MemoryDirectory(data),
+      demo: folderDemo,
       ready: async () => true,
       collect: async () => {},
       close: async () => {},
@@ -106,6 +132,8 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
     },
     onError,
   );
+  const fromRedis =
+    config.DIRECTORY === 'redis' ? new RedisDirectory(redis, { prefix: config.REDIS_KEY_PREFIX }) : undefined;
   return {
     redis,
     bus,
@@ -113,7 +141,10 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
       prefix: `${config.REDIS_KEY_PREFIX}:`,
       retentionDays: config.RETENTION_DAYS,
     }),
-    directory,
+    directory: fromRedis ?? new MemoryDirectory(data),
+    demo: fromRedis
+      ? async () => ({ parents: await fromRedis.demoPeople(), staff: await fromRedis.demoStaff() })
+      : folderDemo,
     ready: () => bus.healthy(),
     async collect(m) {
       const stats = await bus.stats();
@@ -141,24 +172,17 @@ export async function createApp(
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
   const { locales, nlu, directory: data } = assets;
-  const { redis, bus, store, directory, ready, collect, close } = backbone(config, data, log, metrics);
+  const { redis, bus, store, directory, demo, ready, collect, close } = backbone(config, data, log, metrics);
+  const people = config.WEB_DEMO_SIGNIN ? await demo() : { parents: [], staff: [] };
   const translator = createTranslator(config, { ...(redis ? { redis } : {}), metrics, log });
   const web = webAdapter({
     bus,
     store,
     directory,
     log,
-    demoStaff: config.WEB_DEMO_SIGNIN
-      ? data.staff
-          .filter((s) => s.webLogin)
-          .map((s) => ({ login: s.webLogin as string, name: s.name, roles: s.roles }))
-      : [],
+    demoStaff: people.staff,
     languages: locales.languages,
-    demoPeople: config.WEB_DEMO_SIGNIN
-      ? data.guardians
-          .filter((g) => g.webLogin)
-          .map((g) => ({ login: g.webLogin as string, name: g.name, lang: g.preferredLang }))
-      : [],
+    demoPeople: people.parents,
     ...(opts.now ? { now: opts.now } : {}),
   });
   const adapters: ChannelAdapter[] = [web];

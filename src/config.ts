@@ -32,6 +32,11 @@ export const configSchema = z
     QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     /** Days a conversation's messages and staff items are kept before the purge removes them. */
     RETENTION_DAYS: z.coerce.number().positive().default(180),
+    /**
+     * Where the school register comes from. `folder`: SCHOOL_DATA_DIR, loaded into each
+     * process (demo, pilot). `redis`: what `skolebro import` loaded (a district); needs REDIS_URL.
+     */
+    DIRECTORY: z.enum(['folder', 'redis']).default('folder'),
     /** Folder with the school register (CSV) and calendars (ICS) loaded at start when no Redis is set. */
     SCHOOL_DATA_DIR: z.string().default('examples/demo-school'),
     LOCALES_DIR: z.string().default('locales'),
@@ -57,7 +62,11 @@ export const configSchema = z
       .positive()
       .default(64 * 1024),
   })
-  .superRefine(checkSmsConfig);
+  .superRefine(checkSmsConfig)
+  .superRefine((c, ctx) => {
+    if (c.DIRECTORY === 'redis' && !c.REDIS_URL)
+      ctx.addIssue({ code: 'custom', path: ['DIRECTORY'], message: 'DIRECTORY=redis needs REDIS_URL' });
+  });
 
 export type Config = z.infer<typeof configSchema> & { root: string };
 

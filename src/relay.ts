@@ -1,5 +1,13 @@
-import { escalationDeadline, mayAnswer, type SchoolHours, staffReplySay } from '../dialogs/relay.ts';
+import {
+  escalationDeadline,
+  mayAnswer,
+  type NoticeSubject,
+  type SchoolHours,
+  staffNoticeSay,
+  staffReplySay,
+} from '../dialogs/relay.ts';
 import type { DirectoryReader } from './directory/directory.ts';
+import type { Staff } from './directory/model.ts';
 import { restore } from './engine/state.ts';
 import type { Action, Person } from './engine/types.ts';
 import type { Renderer } from './i18n/render.ts';
@@ -67,6 +75,7 @@ export async function toStaff(
     };
   }
   await deps.store.addToThread(meta, entry, staffIds);
+  await notifyOnStaffChannels(deps, meta, entry, staff, person);
   if (action.type !== 'escalate') return;
 
   const deadline = escalationDeadline(job.at, deps.escalation.afterMinutes, deps.escalation.hours);
@@ -80,6 +89,76 @@ export async function toStaff(
   });
   const now = deps.now?.() ?? new Date();
   await deps.bus.schedule({ kind: 'escalation', id, threadId: meta.id }, deadline.getTime() - now.getTime());
+}
+
+/**
+ * Staff who use Slack or Teams get the entry there too, in the platform thread of this
+ * parent's conversation; the web inbox shows it either way.
+ */
+async function notifyOnStaffChannels(
+  deps: RelayDeps,
+  meta: ThreadMeta,
+  entry: ThreadEntry,
+  staff: Staff[],
+  person: Person,
+): Promise<void> {
+  const reachable = staff.filter((s) => s.slackId || s.teamsId);
+  if (reachable.length === 0) return;
+  const view = person.kind === 'anonymous' ? undefined : await deps.directory.view(person);
+  const child = view?.children.find((c) => c.id === meta.childId);
+  const subject: NoticeSubject = {
+    kind: entry.kind,
+    ...(person.kind === 'guardian' ? { guardian: person.name } : {}),
+    ...(child ? { child: { name: child.firstName, className: child.className } } : {}),
+    ...(entry.notice ? { notice: entry.notice } : {}),
+  };
+  const { renderer } = deps;
+  const heading = renderer.reply(STAFF_LANG, staffNoticeSay(subject));
+  const notes = [
+    ...(entry.norwegian && entry.original?.lang !== STAFF_LANG
+      ? [
+          renderer.reply(STAFF_LANG, [
+            {
+              key: entry.norwegian.translated ? 'staffNotice.machineTranslated' : 'staffNotice.notTranslated',
+            },
+          ]),
+        ]
+      : []),
+    renderer.reply(STAFF_LANG, [{ key: 'staffNotice.replyHint' }]),
+  ];
+  const original =
+    entry.original && entry.original.lang !== STAFF_LANG
+      ? { ...entry.original, dir: renderer.dir(entry.original.lang) }
+      : undefined;
+  const text = [
+    heading,
+    entry.norwegian?.text,
+    original &&
+      `${renderer.reply(STAFF_LANG, [{ key: 'staffNotice.original', params: { lang: original.lang } }])}\n${original.text}`,
+    ...notes,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+  for (const member of reachable) {
+    const channel = member.slackId ? 'slack' : 'teams';
+    await deps.bus.enqueueOutbound({
+      channel,
+      replyId: `${entry.id}:notify:${member.id}`,
+      conversationId: (member.slackId ?? member.teamsId) as string,
+      lang: STAFF_LANG,
+      dir: 'ltr',
+      text,
+      choices: [],
+      staff: {
+        threadId: meta.id,
+        kind: entry.kind,
+        heading,
+        ...(entry.norwegian ? { norwegian: entry.norwegian } : {}),
+        ...(original ? { original } : {}),
+        notes,
+      },
+    });
+  }
 }
 
 /** The parent's words in Norwegian; a translator that cannot help leaves them as written, marked so. */

@@ -152,6 +152,26 @@ export class RedisDirectory implements DirectoryReader {
     return people;
   }
 
+  /** Staff with a web login (the staff inbox's demo sign-in), in folder order. */
+  async demoStaff(
+    schoolId?: string,
+    limit = 50,
+  ): Promise<Array<{ login: string; name: string; roles: string[] }>> {
+    const school = schoolId ?? (await this.redis.get(this.keys.defaultSchool));
+    if (!school) return [];
+    const ids = (parse<string[]>(await this.redis.hget(this.keys.order, `staff:${school}`)) ?? []).slice(
+      0,
+      2000,
+    );
+    if (ids.length === 0) return [];
+    const rows = await this.redis.hmget(this.keys.records('staff'), ...ids);
+    return rows
+      .map((row) => parse<Staff>(row))
+      .filter((s): s is Staff => Boolean(s?.webLogin))
+      .slice(0, limit)
+      .map((s) => ({ login: s.webLogin as string, name: s.name, roles: s.roles }));
+  }
+
   private async resolve(person: Person): Promise<{ view: DirectoryView; snapshot: SchoolSnapshot }> {
     const k = this.keys;
     let schoolId: string | undefined;

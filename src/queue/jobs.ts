@@ -36,6 +36,23 @@ export const outboundJob = z.object({
       translated: z.boolean(),
     })
     .optional(),
+  /**
+   * A staff notice (Slack, Teams): one entry of a parent's thread, in Norwegian with the
+   * original beside it. The adapter posts it in that thread's platform thread, so a
+   * staff reply there can be relayed back to that parent.
+   */
+  staff: z
+    .object({
+      threadId: z.string(),
+      kind: z.string(),
+      /** Rendered Norwegian heading: what, from whom, about which child. */
+      heading: z.string(),
+      norwegian: z.object({ text: z.string(), translated: z.boolean() }).optional(),
+      original: z.object({ text: z.string(), lang: z.string(), dir: z.enum(['ltr', 'rtl']) }).optional(),
+      /** Norwegian footer lines: translation status, how to answer. */
+      notes: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 export type OutboundJob = z.infer<typeof outboundJob>;
 

@@ -1,8 +1,12 @@
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyImport, planImport } from '../../src/directory/import.ts';
+import { loadDirectoryFolder } from '../../src/directory/load.ts';
 import { queueStats } from '../../src/queue/bullmq.ts';
 import { type ChatMessage, type RoleProcess, sleep, startRole, WebClient } from '../helpers/processes.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import { ROOT } from '../helpers/world.ts';
 
 /**
  * The reliability claims of the backbone, tested the way they fail in production:
@@ -35,10 +39,24 @@ function envFor(prefix: string) {
     INBOUND_PARTITIONS: String(PARTITIONS),
     // A killed worker's job is taken up again after about this long.
     QUEUE_LOCK_MS: '2000',
+    // The register as a district runs it: imported into Redis, read by every process.
+    DIRECTORY: 'redis',
   };
 }
 
+const imported = new Set<string>();
+async function importDemoSchool(prefix: string) {
+  if (imported.has(prefix)) return;
+  const plan = await planImport(redis, loadDirectoryFolder(join(ROOT, 'examples/demo-school')), {
+    prefix,
+    prune: false,
+  });
+  await applyImport(redis, plan);
+  imported.add(prefix);
+}
+
 async function start(role: 'web' | 'worker', prefix: string) {
+  await importDemoSchool(prefix);
   const p = await startRole(role, envFor(prefix));
   running.push(p);
   return p;
