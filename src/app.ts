@@ -229,6 +229,9 @@ export async function createApp(
     log,
     metrics,
     translator,
+    staffChannels: new Set(
+      adapters.map((a) => a.name).filter((n): n is 'slack' | 'teams' => n === 'slack' || n === 'teams'),
+    ),
     escalation: {
       afterMinutes: config.ESCALATE_AFTER_MINUTES,
       hours: parseSchoolHours(config.SCHOOL_HOURS) ?? DEFAULT_SCHOOL_HOURS,

@@ -28,6 +28,8 @@ export interface RelayDeps {
   translator: Translator;
   log: Logger;
   escalation: { afterMinutes: number; hours: SchoolHours };
+  /** Staff channels with an adapter running; staff elsewhere use the web inbox only. */
+  staffChannels: ReadonlySet<'slack' | 'teams'>;
   now?: () => Date;
 }
 
@@ -102,7 +104,14 @@ async function notifyOnStaffChannels(
   staff: Staff[],
   person: Person,
 ): Promise<void> {
-  const reachable = staff.filter((s) => s.slackId || s.teamsId);
+  const on = deps.staffChannels;
+  const addressOf = (s: Staff) =>
+    on.has('slack') && s.slackId
+      ? { channel: 'slack' as const, id: s.slackId }
+      : on.has('teams') && s.teamsId
+        ? { channel: 'teams' as const, id: s.teamsId }
+        : undefined;
+  const reachable = staff.filter((s) => addressOf(s));
   if (reachable.length === 0) return;
   const view = person.kind === 'anonymous' ? undefined : await deps.directory.view(person);
   const child = view?.children.find((c) => c.id === meta.childId);
@@ -140,11 +149,11 @@ async function notifyOnStaffChannels(
     .filter(Boolean)
     .join('\n\n');
   for (const member of reachable) {
-    const channel = member.slackId ? 'slack' : 'teams';
+    const address = addressOf(member) as { channel: 'slack' | 'teams'; id: string };
     await deps.bus.enqueueOutbound({
-      channel,
+      channel: address.channel,
       replyId: `${entry.id}:notify:${member.id}`,
-      conversationId: (member.slackId ?? member.teamsId) as string,
+      conversationId: address.id,
       lang: STAFF_LANG,
       dir: 'ltr',
       text,
