@@ -8,6 +8,7 @@ import { leave } from './leave.ts';
 import { meetings } from './meetings.ts';
 import { handoff, safety } from './safety.ts';
 import type { Dialog } from './types.ts';
+import { verify } from './verify.ts';
 
 /** Every dialog, one per conversation topic. */
 export const DIALOGS: Dialog[] = [
@@ -25,6 +26,7 @@ export const DIALOGS: Dialog[] = [
   homework,
   aks,
   language,
+  verify,
   unknown,
 ];
 

@@ -27,7 +27,13 @@ export const done = (sayList: Say[], choices?: Choice[]): DialogOutput => ({
 export const needsVerifiedGuardian = (input: DialogInput): DialogOutput | null =>
   input.person.kind === 'guardian' && input.directory.children.length > 0
     ? null
-    : done([say('privacy.notVerified')], topicChoices('expectations.school', 'human.handoff'));
+    : done(
+        [say('privacy.notVerified')],
+        [
+          ...(input.person.kind === 'anonymous' ? [choice('dialog:verify', 'verify.offer')] : []),
+          ...topicChoices('expectations.school', 'human.handoff'),
+        ],
+      );
 
 /** Finds the child a message names, by first name without case or diacritics. */
 export function childNamedIn(text: string, children: ChildView[]): ChildView | undefined {

@@ -17,6 +17,7 @@ import { type DirectoryReader, MemoryDirectory } from './directory/directory.ts'
 import { loadDirectoryFolder } from './directory/load.ts';
 import type { DirectoryData } from './directory/model.ts';
 import { RedisDirectory } from './directory/redis.ts';
+import { MemoryOneTimeCodes, RedisOneTimeCodes } from './directory/verification.ts';
 import { keywordLists, type LocaleBundle, loadLocales } from './i18n/locales.ts';
 import { createRenderer } from './i18n/render.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -229,6 +230,7 @@ export async function createApp(
     log,
     metrics,
     translator,
+    codes: redis ? new RedisOneTimeCodes(redis, `${config.REDIS_KEY_PREFIX}:`) : new MemoryOneTimeCodes(),
     staffChannels: new Set(
       adapters.map((a) => a.name).filter((n): n is 'slack' | 'teams' => n === 'slack' || n === 'teams'),
     ),

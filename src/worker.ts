@@ -1,8 +1,10 @@
+import { codeIn } from '../dialogs/verify.ts';
 import type { ChannelAdapter } from './channels.ts';
 import type { DirectoryReader } from './directory/directory.ts';
+import type { OneTimeCodes } from './directory/verification.ts';
 import { initialState, persist, restore } from './engine/state.ts';
 import { step } from './engine/step.ts';
-import type { Action, StepContext, Turn } from './engine/types.ts';
+import type { Action, ConversationState, Person, StepContext, Turn } from './engine/types.ts';
 import { isRetryable, SkolebroError } from './errors.ts';
 import type { Renderer } from './i18n/render.ts';
 import type { Logger } from './log.ts';
@@ -23,6 +25,8 @@ export interface WorkerDeps extends RelayDeps {
   adapters: Map<string, ChannelAdapter>;
   log: Logger;
   metrics?: Metrics;
+  /** One-time codes that link a new channel account to a guardian. */
+  codes: OneTimeCodes;
   now?: () => Date;
 }
 
@@ -76,16 +80,19 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   const conversationKey = `${job.channel}:${job.conversationId}`;
   // A redelivery of a committed turn (worker killed after the commit, before the ack).
   if (await store.isDone(conversationKey, job.messageId)) return;
-  const person = await directory.identify(job.channel, job.senderId);
+  let person = await identify(deps, job);
   const stored = await store.loadState(conversationKey);
   const state = stored ? restore(stored) : initialState(person.preferredLang ?? null);
   const analysis = nlu.analyze(job.text, state.lang ?? person.preferredLang);
+  const verification = await checkCode(deps, job, state);
+  if (verification === 'linked') person = await identify(deps, job);
   const turn: Turn = {
     id: job.messageId,
     at: job.at,
     text: job.text,
     analysis,
     ...(job.choice ? { choice: job.choice } : {}),
+    ...(verification ? { verification } : {}),
   };
   const view = await directory.view(person);
   const ctx: StepContext = { ...deps.context, person, directory: view };
@@ -97,6 +104,7 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
   let replyIndex = 0;
   for (const [i, action] of result.actions.entries()) {
     if (action.type === 'reply') await reply(deps, job, action, replyIndex++);
+    else if (action.type === 'sendCode') await sendCode(deps, job, action.phone);
     else if (action.type !== 'setLanguage')
       await toStaff(deps, job, person, result.state.lang ?? analysis.lang, action, i);
   }
@@ -113,6 +121,53 @@ export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<voi
     },
     'turn',
   );
+}
+
+/** The person behind a channel account: a link made with a one-time code first, then the register. */
+async function identify(deps: WorkerDeps, job: InboundJob): Promise<Person> {
+  const linked = await deps.store.linkedPerson(job.channel, job.senderId);
+  const guardian = linked ? await deps.directory.guardian(linked) : undefined;
+  if (guardian)
+    return { kind: 'guardian', id: guardian.id, name: guardian.name, preferredLang: guardian.preferredLang };
+  return deps.directory.identify(job.channel, job.senderId);
+}
+
+/** A code written while the verify dialog waits for one: checked (once per message) and, if right, the account linked. */
+async function checkCode(deps: WorkerDeps, job: InboundJob, state: ConversationState) {
+  if (state.active?.name !== 'verify' || state.active.step !== 'code') return undefined;
+  const code = codeIn(job.text);
+  if (!code) return undefined;
+  const checked = await deps.codes.check(`${job.channel}:${job.senderId}`, code, job.messageId);
+  if (checked.result === 'linked') {
+    await deps.store.linkIdentity(job.channel, job.senderId, checked.guardianId);
+    deps.log.info({ channel: job.channel }, 'channel account linked to a guardian');
+  }
+  return checked.result;
+}
+
+/** Texts a one-time code to a registered guardian's phone; an unregistered number gets nothing, and nobody is told. */
+async function sendCode(deps: WorkerDeps, job: InboundJob, phone: string) {
+  const holder = await deps.directory.identify('sms', phone);
+  if (holder.kind !== 'guardian') return;
+  if (!deps.adapters.has('sms')) {
+    deps.log.warn('a one-time code was asked for, but SMS is not configured');
+    return;
+  }
+  const code = await deps.codes.issue(`${job.channel}:${job.senderId}`, phone, holder.id, job.messageId);
+  if (!code) {
+    deps.log.warn({ channel: job.channel }, 'one-time code refused: rate limit');
+    return;
+  }
+  const lang = holder.preferredLang ?? 'nb';
+  await deps.bus.enqueueOutbound({
+    channel: 'sms',
+    replyId: `${job.channel}:${job.messageId}:code`,
+    conversationId: phone,
+    lang,
+    dir: deps.renderer.dir(lang),
+    text: deps.renderer.reply(lang, [{ key: 'verify.smsCode', params: { code } }]),
+    choices: [],
+  });
 }
 
 async function reply(

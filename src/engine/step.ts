@@ -67,6 +67,10 @@ function route(input: DialogInput, previous: ConversationState, ctx: StepContext
     const code = choice.slice(5);
     if (ctx.languages.some((l) => l.code === code)) return { pickedLanguage: code };
   }
+  if (choice.startsWith('dialog:')) {
+    const dialog = dialogNamed(choice.slice(7));
+    if (dialog) return dialog.start(input);
+  }
   if (choice.startsWith('intent:')) {
     const intent = choice.slice(7) as Intent;
     // A pressed topic button is as good as a certain classification.

@@ -44,6 +44,8 @@ export interface Turn {
   /** Set when the user pressed a quick-reply button rather than typing. */
   choice?: string;
   analysis: Analysis;
+  /** The shell's check of a one-time code written in this turn (identity linking). */
+  verification?: 'linked' | 'wrong' | 'expired' | 'locked';
 }
 
 /** A message to render in the conversation's language: a locale key and its parameters. */
@@ -137,6 +139,8 @@ export type StaffTarget = { role: 'kontaktlaerer'; childId: string } | { role: '
 export type Action =
   | { type: 'reply'; lang: string; say: Say[]; choices?: Choice[] }
   | { type: 'setLanguage'; lang: string }
+  /** Send a one-time code to a guardian's registered phone, if it is one (the reply never tells). */
+  | { type: 'sendCode'; phone: string }
   | {
       type: 'notifyStaff';
       to: StaffTarget[];

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import createClient, {
+  buildMultiCollection,
+  type InputTextItem,
+  isUnexpected,
+  type TextTranslationClient,
+} from '@azure-rest/ai-translation-text';
 import { z } from 'zod';
 import { ErrorCode, PermanentError, TransientError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -52,15 +58,30 @@ const detectResponse = z.array(
 );
 const errorResponse = z.object({ error: z.object({ code: z.union([z.number(), z.string()]) }) });
 
+/** What one attempt got back: the SDK's response, or the status and headers of one whose body did not parse. */
+interface Reply {
+  ok: boolean;
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: unknown;
+}
+
+/** Sent as before (and as Translator's own docs write it); the service accepts any charset-less JSON type too. */
+const JSON_UTF8 = 'application/json; charset=UTF-8';
+
 /**
- * Azure AI Translator over the text v3 REST API (`/translate?api-version=3.0`, `/detect`).
- * @azure-rest/ai-translation-text v2 only speaks the 2026-06-06 API (different body shape, no
- * /detect), so this is a small fetch client: it also keeps batching, retries and timeouts in one place.
+ * Azure AI Translator over the text v3 REST API (`/translate?api-version=3.0`, `/detect`), through
+ * the REST-level client of `@azure-rest/ai-translation-text` 1.x (the 2.x line speaks only the
+ * 2026-06-06 API). Batching, retries and timeouts stay ours, in one place.
+ *
+ * The SDK pipeline's own retry policy is off (`retryOptions: { maxRetries: 0 }`): it would retry
+ * 429/5xx/network errors inside one `post()` with its own backoff, unseen by our attempt count,
+ * `translatorRequests` metrics and Retry-After cap, and would multiply our attempts.
+ *
  * Batches run one after another: a burst of parallel batches only meets 429 sooner.
  */
 export class AzureTranslator implements Translator {
-  private readonly base: string;
-  private readonly headers: Record<string, string>;
+  private readonly client: TextTranslationClient;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
@@ -70,12 +91,7 @@ export class AzureTranslator implements Translator {
 
   constructor(private readonly opts: AzureTranslatorOptions) {
     if (!opts.key) throw new PermanentError(ErrorCode.Config, 'translator: key is required');
-    this.base = serviceBase(opts.endpoint ?? DEFAULT_TRANSLATOR_ENDPOINT);
-    this.headers = {
-      'Content-Type': 'application/json; charset=UTF-8',
-      'Ocp-Apim-Subscription-Key': opts.key,
-      ...(opts.region ? { 'Ocp-Apim-Subscription-Region': opts.region } : {}),
-    };
+    this.client = createTranslatorClient(opts.key, opts.region, opts.endpoint ?? DEFAULT_TRANSLATOR_ENDPOINT);
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
     this.baseDelayMs = opts.baseDelayMs ?? 500;
@@ -117,15 +133,30 @@ export class AzureTranslator implements Translator {
     for (const batch of batches) {
       const batchItems = batch.items.map((k) => items[k] ?? -1);
       const batchTargets = batch.targets.map((t) => send[t] ?? '');
-      const query = new URLSearchParams({ 'api-version': '3.0' });
-      for (const to of batchTargets) query.append('to', to);
-      if (from) query.set('from', from);
-      if (html) query.set('textType', 'html');
-      const body = batchItems.map((i) => ({ Text: payloads.get(i) ?? '' }));
-      const chars = body.reduce((n, b) => n + b.Text.length, 0);
-      const facts: Facts = { op: 'translate', items: body.length, chars, targets: batchTargets.length };
-      const parsed = translateResponse.safeParse(await this.call('/translate', query, body, facts));
-      if (!parsed.success || parsed.data.length !== body.length) throw malformed(facts);
+      const bodyTexts = batchItems.map((i) => payloads.get(i) ?? '');
+      const chars = bodyTexts.reduce((n, t) => n + t.length, 0);
+      const facts: Facts = { op: 'translate', items: bodyTexts.length, chars, targets: batchTargets.length };
+      // `to` repeats (to=so&to=ar): the SDK's buildMultiCollection, sent with skipUrlEncoding, so
+      // every value is encoded here.
+      const queryParameters = {
+        to: buildMultiCollection(batchTargets.map(encodeURIComponent), 'to'),
+        ...(from ? { from: encodeURIComponent(from) } : {}),
+        ...(html ? { textType: 'html' } : {}),
+      };
+      const body = inputItems(bodyTexts);
+      const raw = await this.call(facts, async (headers, abortSignal) => {
+        const res = await this.client.path('/translate').post({
+          body,
+          queryParameters,
+          skipUrlEncoding: true,
+          contentType: JSON_UTF8,
+          headers,
+          abortSignal,
+        });
+        return { ok: !isUnexpected(res), status: Number(res.status), headers: res.headers, body: res.body };
+      });
+      const parsed = translateResponse.safeParse(raw);
+      if (!parsed.success || parsed.data.length !== bodyTexts.length) throw malformed(facts);
 
       parsed.data.forEach((item, k) => {
         const i = batchItems[k] ?? -1;
@@ -171,15 +202,26 @@ export class AzureTranslator implements Translator {
     );
     for (const batch of batches) {
       const batchItems = batch.items.map((k) => items[k] ?? -1);
-      const body = batchItems.map((i) => ({ Text: texts[i] ?? '' }));
+      const bodyTexts = batchItems.map((i) => texts[i] ?? '');
       const facts: Facts = {
         op: 'detect',
-        items: body.length,
-        chars: body.reduce((n, b) => n + b.Text.length, 0),
+        items: bodyTexts.length,
+        chars: bodyTexts.reduce((n, t) => n + t.length, 0),
       };
-      const query = new URLSearchParams({ 'api-version': '3.0' });
-      const parsed = detectResponse.safeParse(await this.call('/detect', query, body, facts));
-      if (!parsed.success || parsed.data.length !== body.length) throw malformed(facts);
+      const body = inputItems(bodyTexts);
+      // The 1.x client declares no /detect route (and isUnexpected does not know it): pathUnchecked,
+      // and 200 is the one success.
+      const raw = await this.call(facts, async (headers, abortSignal) => {
+        const res = await this.client.pathUnchecked('/detect').post({
+          body,
+          contentType: JSON_UTF8,
+          headers,
+          abortSignal,
+        });
+        return { ok: res.status === '200', status: Number(res.status), headers: res.headers, body: res.body };
+      });
+      const parsed = detectResponse.safeParse(raw);
+      if (!parsed.success || parsed.data.length !== bodyTexts.length) throw malformed(facts);
       parsed.data.forEach((d, k) => {
         results[batchItems[k] ?? -1] = {
           language: normaliseCode(d.language) ?? UNDETERMINED,
@@ -191,42 +233,43 @@ export class AzureTranslator implements Translator {
     return results;
   }
 
-  /** One request with retries; returns the parsed JSON body of a 200. */
-  private async call(path: string, query: URLSearchParams, body: unknown, facts: Facts): Promise<unknown> {
-    const url = `${this.base}${path}?${query}`;
-    const payload = JSON.stringify(body);
+  /**
+   * One request with retries; returns the parsed JSON body of a 200. `send` makes one attempt
+   * through the SDK (whose pipeline never retries) with the given headers and abort signal.
+   */
+  private async call(
+    facts: Facts,
+    send: (headers: { 'X-ClientTraceId': string }, signal: AbortSignal) => Promise<Reply>,
+  ): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       const traceId = randomUUID();
       const context = { ...facts, attempt, traceId };
       const last = attempt >= this.maxAttempts;
-      let res: Response;
-      let text: string;
+      const signal = AbortSignal.timeout(this.timeoutMs);
+      let res: Reply;
       try {
-        res = await fetch(url, {
-          method: 'POST',
-          headers: { ...this.headers, 'X-ClientTraceId': traceId },
-          body: payload,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        text = await res.text();
+        res = await send({ 'X-ClientTraceId': traceId }, signal);
       } catch (err) {
-        this.count('error');
-        const timedOut = err instanceof Error && err.name === 'TimeoutError';
-        const reason = timedOut ? 'timed out' : 'unreachable';
-        if (last)
-          throw new TransientError(ErrorCode.Unavailable, `translator: ${facts.op} ${reason}`, {
-            context: { ...context, timeoutMs: this.timeoutMs },
-            cause: err,
-          });
-        await this.wait(attempt, undefined, { ...context, reason });
-        continue;
+        const answered = unparsedReply(err);
+        if (answered === undefined) {
+          this.count('error');
+          const reason = signal.aborted ? 'timed out' : 'unreachable';
+          if (last)
+            throw new TransientError(ErrorCode.Unavailable, `translator: ${facts.op} ${reason}`, {
+              context: { ...context, timeoutMs: this.timeoutMs },
+              cause: transportCause(err),
+            });
+          await this.wait(attempt, undefined, { ...context, reason });
+          continue;
+        }
+        res = answered;
       }
 
-      const requestId = res.headers.get('x-requestid') ?? undefined;
+      const requestId = res.headers['x-requestid'];
       if (res.ok) {
         this.count('ok');
-        const header = res.headers.get('x-metered-usage');
-        const metered = header === null ? Number.NaN : Number(header);
+        const header = res.headers['x-metered-usage'];
+        const metered = header === undefined ? Number.NaN : Number(header);
         // Without the header, a translation is billed as sent (chars x targets); detection as nothing.
         const billed = Number.isFinite(metered)
           ? metered
@@ -234,16 +277,15 @@ export class AzureTranslator implements Translator {
             ? facts.chars * (facts.targets ?? 1)
             : 0;
         if (billed > 0) this.opts.metrics?.translatorCharacters.inc(billed);
-        const json = safeJson(text);
-        if (json === undefined) throw malformed(facts);
-        return json;
+        if (res.body === undefined) throw malformed(facts);
+        return res.body;
       }
 
-      const azureCode = errorResponse.safeParse(safeJson(text)).data?.error.code;
+      const azureCode = errorResponse.safeParse(res.body).data?.error.code;
       const failure = { ...context, status: res.status, azureCode, requestId };
       if (res.status === 429) {
         this.count('throttled');
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after'] ?? null);
         if (last || (retryAfterMs ?? 0) > this.maxRetryAfterMs)
           throw new TransientError(ErrorCode.RateLimited, `translator: ${facts.op} throttled (429)`, {
             context: { ...failure, retryAfterMs },
@@ -327,13 +369,87 @@ function untouched(text: string, from: string | undefined, to: string): Translat
   return { text, translated: false, from: from ?? UNDETERMINED, to };
 }
 
-/** The SDK's rule: a custom-domain resource serves v3 under /translator/text/v3.0. */
-function serviceBase(endpoint: string): string {
+/**
+ * The base URL requests go to. A custom-domain resource (`https://<name>.cognitiveservices.azure.com`,
+ * no path) serves v3 under /translator/text/v3.0. The SDK has a looser form of this rule (any
+ * endpoint containing "cognitiveservices", path or not, trailing slash kept), so we pass the
+ * result as `baseUrl`, which bypasses it.
+ */
+export function serviceBase(endpoint: string): string {
   const url = new URL(endpoint);
   let base = endpoint.replace(/\/+$/, '');
   if (url.hostname.includes('cognitiveservices') && (url.pathname === '/' || url.pathname === ''))
     base += '/translator/text/v3.0';
   return base;
+}
+
+const KEY_HEADER = 'Ocp-Apim-Subscription-Key';
+
+function createTranslatorClient(key: string, region: string | undefined, endpoint: string) {
+  const base = serviceBase(endpoint);
+  // Options are only read when a credential is passed: createClient(endpoint, options) drops them.
+  const client = createClient(
+    base,
+    { key, region: region ?? '' },
+    {
+      baseUrl: base,
+      apiVersion: '3.0',
+      // The SDK refuses http:// unless told; an http endpoint is configured on purpose (a local fake, a proxy).
+      allowInsecureConnection: new URL(base).protocol === 'http:',
+      retryOptions: { maxRetries: 0 }, // our retry loop only: see AzureTranslator
+      // Our X-ClientTraceId then doubles as the SDK's request id instead of a second id header.
+      telemetryOptions: { clientRequestIdHeaderName: 'X-ClientTraceId' },
+    },
+  );
+  if (region === undefined || region === '') {
+    // A { key, region } credential always sets the region header, as "" or "undefined" when
+    // there is none; a global resource is addressed by its key alone.
+    client.pipeline.removePolicy({ name: 'TranslatorAuthenticationPolicy' });
+    client.pipeline.addPolicy({
+      name: 'SkolebroTranslatorKeyPolicy',
+      sendRequest: (request, next) => {
+        request.headers.set(KEY_HEADER, key);
+        return next(request);
+      },
+    });
+  }
+  return client;
+}
+
+/**
+ * The body items. `Text` as Translator's docs write it (the service reads the name either way; the
+ * 1.x SDK types it as `text`, and our fake Translator, like the v3 docs, reads `Text`).
+ */
+function inputItems(texts: readonly string[]): InputTextItem[] {
+  return texts.map((Text) => ({ Text })) as unknown as InputTextItem[];
+}
+
+/**
+ * A response whose body did not parse reaches us as a RestError (PARSE_ERROR) holding the response;
+ * its status and headers still count, its body (and the error, whose message quotes it) are dropped.
+ */
+function unparsedReply(err: unknown): Reply | undefined {
+  if (!(err instanceof Error) || err.name !== 'RestError') return undefined;
+  const { code, response } = err as {
+    code?: unknown;
+    response?: { status?: unknown; headers?: { toJSON?: () => unknown } };
+  };
+  if (code !== 'PARSE_ERROR') return undefined;
+  if (typeof response?.status !== 'number') return undefined;
+  const headers = (response.headers?.toJSON?.() ?? {}) as Record<string, string | undefined>;
+  return { ok: response.status === 200, status: response.status, headers, body: undefined };
+}
+
+/**
+ * What a transport failure is kept as: its name, code and message. The SDK's RestError carries the
+ * request, body and all, so it is not attached itself.
+ */
+function transportCause(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error('translator: transport failure');
+  const cause = new Error(err.message);
+  cause.name = err.name;
+  const code = (err as { code?: unknown }).code;
+  return code === undefined ? cause : Object.assign(cause, { code });
 }
 
 /** Translator has no Nynorsk; a Norwegian guess is Bokmål for us. */
@@ -351,15 +467,7 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** No cause attached: a JSON.parse error quotes the body, which holds message text. */
+/** No cause attached: a parse error quotes the body, which holds message text. */
 function malformed(facts: Facts): TransientError {
   return new TransientError(ErrorCode.Unavailable, `translator: ${facts.op} response malformed`, {
     context: { ...facts },

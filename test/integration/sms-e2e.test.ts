@@ -170,4 +170,42 @@ describe('a parent on SMS, through the whole pipeline', () => {
     await text(AMINA, 'Yaa waaye macallinka fasalka Yusuf?');
     await waitFor('replies again', () => (sentTo(AMINA).length > count ? true : undefined));
   });
+
+  it('gives an unknown number no personal data until it proves the registered phone with a one-time code', async () => {
+    const stranger = '+4799900001';
+    await text(stranger, 'Hvem er kontaktlæreren til barnet mitt?');
+    const first = await waitFor('the general answer', () => sentTo(stranger)[0]);
+    expect(first.body).not.toMatch(/Ingrid|Yusuf|3A|\+4790000001/);
+    const link = first.body.split('\n').find((l) => /^\d\)/.test(l) && /Koble/.test(l)) as string;
+    expect(link).toBeDefined();
+    await text(stranger, link.slice(0, 1));
+    await waitFor('the ask for the number', () => sentTo(stranger)[1]);
+
+    // A number the school does not have: the same answer, and no code goes anywhere.
+    const codesBefore = twilio.sent.filter((m) => /Skolebro: Koden din er/.test(m.body)).length;
+    await text(stranger, '98765432');
+    await waitFor('the neutral answer', () => sentTo(stranger)[2]);
+    await sleep(300);
+    expect(twilio.sent.filter((m) => /Skolebro: Koden din er/.test(m.body)).length).toBe(codesBefore);
+
+    // Amina's registered number: the code goes to her phone, not to the stranger's.
+    await text(stranger, 'Nei, det er 910 00 001');
+    const codeSms = await waitFor('the code at the registered phone', () =>
+      sentTo(AMINA).find((m) => /\b\d{6}\b/.test(m.body) && /Skolebro/.test(m.body)),
+    );
+    const code = /\b(\d{6})\b/.exec(codeSms.body)?.[1] as string;
+    expect(sentTo(stranger).some((m) => m.body.includes(code))).toBe(false);
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const seen = sentTo(stranger).length;
+    await text(stranger, wrong);
+    await waitFor('the wrong-code answer', () => sentTo(stranger)[seen]);
+    await text(stranger, code);
+    const linked = await waitFor('the linked answer', () => sentTo(stranger)[seen + 1]);
+    expect(linked.body).toMatch(/koblet|linked|xiriir/i);
+
+    const before = sentTo(stranger).length;
+    await text(stranger, 'Hvem er kontaktlæreren til barnet mitt?');
+    const answer = await waitFor('the personal answer', () => sentTo(stranger)[before]);
+    expect(answer.body).toContain('Ingrid Berg');
+  });
 });
