@@ -63,7 +63,8 @@ export async function toStaff(
     ...(childId ? { childId } : {}),
   };
   const id = `${job.channel}:${job.messageId}:a${index}`;
-  const base = { id, at: job.at, from: 'parent' as const, to: staffIds };
+  const child = childId ? await childNamed(deps, person, childId) : undefined;
+  const base = { id, at: job.at, from: 'parent' as const, to: staffIds, ...(child ? { child } : {}) };
   let entry: ThreadEntry;
   if (action.type === 'notifyStaff') {
     // Absence and leave notices carry child, days and times only — never the parent's words.
@@ -170,6 +171,13 @@ async function notifyOnStaffChannels(
   }
 }
 
+/** A child's first name and class, for staff who see notices of several children. */
+async function childNamed(deps: RelayDeps, person: Person, childId: string) {
+  if (person.kind === 'anonymous') return undefined;
+  const found = (await deps.directory.view(person)).children.find((c) => c.id === childId);
+  return found ? { name: found.firstName, className: found.className } : undefined;
+}
+
 /** The parent's words in Norwegian; a translator that cannot help leaves them as written, marked so. */
 async function toNorwegian(deps: RelayDeps, text: string, lang: string) {
   if (lang === STAFF_LANG) return { text, translated: false };
@@ -231,6 +239,7 @@ export async function fromStaff(deps: RelayDeps, job: InboundJob & { thread: str
       from: staff.name,
       original: { text: job.text, lang: STAFF_LANG },
       translated: translation.translated,
+      showOriginal: renderer.label(lang, { key: 'relay.showOriginal' }),
     },
   });
   await store.addToThread(

@@ -11,6 +11,7 @@ import type { Logger } from '../../src/log.ts';
 import type { JobBus } from '../../src/queue/bus.ts';
 import { MAX_TEXT, type OutboundJob } from '../../src/queue/jobs.ts';
 import type { Store } from '../../src/store/store.ts';
+import { mountBroadcastApi } from './broadcast.ts';
 import { parse } from './parse.ts';
 import { mountStaffInbox } from './staff.ts';
 
@@ -21,11 +22,14 @@ const STATIC: Record<string, string> = {
   '/chat.css': 'chat.css',
   '/staff': 'staff.html',
   '/staff.js': 'staff.js',
+  '/staff.css': 'staff.css',
+  '/staff-texts.json': 'staff-texts.json',
 };
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
+  json: 'application/json; charset=utf-8',
 };
 
 const sessionBody = z.object({ login: z.string().min(1).max(100).optional() }).strict();
@@ -106,16 +110,10 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
             .send({ error: 'empty_message', message: 'Write a message, or choose one of the buttons.' });
         }
         const at = now().toISOString();
-        const { duplicate } = await deps.bus.enqueueInbound({
-          channel: 'web',
-          messageId: body.id,
-          conversationId: params.session,
-          senderId: sender,
-          text: body.text,
-          ...(body.choice ? { choice: body.choice } : {}),
-          at,
-        });
-        if (!duplicate) {
+        // Shown before it is queued, so a reply can never come before the message it answers;
+        // the append is idempotent by id, and a client retries until it hears 202. A bare
+        // button press has no words to show.
+        if (body.text.trim() !== '') {
           await deps.store.appendMessage(conversationKey(params.session), {
             id: body.id,
             from: 'user',
@@ -126,6 +124,15 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
             choices: [],
           });
         }
+        const { duplicate } = await deps.bus.enqueueInbound({
+          channel: 'web',
+          messageId: body.id,
+          conversationId: params.session,
+          senderId: sender,
+          text: body.text,
+          ...(body.choice ? { choice: body.choice } : {}),
+          at,
+        });
         return res.code(202).send({ id: body.id, duplicate });
       });
 
@@ -140,6 +147,7 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
       });
 
       mountStaffInbox(app, { ...deps, now });
+      mountBroadcastApi(app, deps);
     },
 
     async send(job: OutboundJob) {
@@ -151,7 +159,14 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
         dir: job.dir,
         text: job.text,
         choices: job.choices,
-        ...(job.relay ? { original: job.relay.original } : {}),
+        ...(job.relay
+          ? {
+              original: {
+                ...job.relay.original,
+                ...(job.relay.showOriginal ? { label: job.relay.showOriginal } : {}),
+              },
+            }
+          : {}),
       });
       return { replyId: job.replyId, status: stored ? 'delivered' : 'sent' };
     },

@@ -71,11 +71,26 @@ export function mountStaffInbox(app: FastifyInstance, deps: StaffInboxDeps) {
     const params = parse(sessionParams, req.params, res);
     const staff = params && (await staffOf(params.session, res));
     if (!staff) return;
-    const threads = await deps.store.threadsFor(staff.person.id);
+    const me = staff.person.id;
+    const threads = await deps.store.threadsFor(me);
     return {
-      me: { name: staff.person.kind === 'staff' ? staff.person.name : '', id: staff.person.id },
+      me: { name: staff.person.kind === 'staff' ? staff.person.name : '', id: me },
       threads: await Promise.all(
-        threads.map(async ({ meta, lastAt }) => ({ id: meta.id, lastAt, ...(await about(deps, meta)) })),
+        threads.map(async ({ meta, lastAt }) => {
+          const thread = await deps.store.thread(meta.id);
+          const mine = thread ? visibleTo(thread, me) : [];
+          return {
+            id: meta.id,
+            lastAt,
+            lang: meta.lang,
+            // Safety reports and handoffs show in the list before anyone opens the thread.
+            flags: [...new Set(mine.map((e) => e.kind).filter((k) => k === 'safety' || k === 'handoff'))],
+            openEscalations: (thread?.escalations ?? []).filter(
+              (e) => !e.ackedBy && !e.escalatedAt && (e.notified.includes(me) || e.escalatedTo?.includes(me)),
+            ).length,
+            ...(await about(deps, meta)),
+          };
+        }),
       ),
     };
   });
@@ -86,23 +101,32 @@ export function mountStaffInbox(app: FastifyInstance, deps: StaffInboxDeps) {
     if (!params || !staff) return;
     const thread = await threadFor(staff.person, params.thread, res);
     if (!thread) return;
-    // Opening a thread is taking it up: an open safety report stops counting towards the office.
+    return {
+      thread: {
+        id: thread.meta.id,
+        lang: thread.meta.lang,
+        channel: thread.meta.channel,
+        ...(await about(deps, thread.meta)),
+      },
+      entries: visibleTo(thread, staff.person.id),
+      escalations: thread.escalations,
+    };
+  });
+
+  // Opening a thread in the page is taking it up: an open safety report stops counting
+  // towards the office. A call of its own, so that polling an open thread acknowledges nothing.
+  app.post('/api/staff/sessions/:session/threads/:thread/ack', async (req, res) => {
+    const params = parse(threadParams, req.params, res);
+    const staff = params && (await staffOf(params.session, res));
+    if (!params || !staff) return;
+    const thread = await threadFor(staff.person, params.thread, res);
+    if (!thread) return;
     const acknowledged = await deps.store.acknowledge(
       thread.meta.id,
       staff.person.id,
       deps.now().toISOString(),
     );
-    const fresh = acknowledged > 0 ? ((await deps.store.thread(thread.meta.id)) as Thread) : thread;
-    return {
-      thread: {
-        id: fresh.meta.id,
-        lang: fresh.meta.lang,
-        channel: fresh.meta.channel,
-        ...(await about(deps, fresh.meta)),
-      },
-      entries: fresh.entries,
-      escalations: fresh.escalations,
-    };
+    return { acknowledged };
   });
 
   app.post('/api/staff/sessions/:session/threads/:thread/replies', async (req, res) => {
@@ -123,6 +147,19 @@ export function mountStaffInbox(app: FastifyInstance, deps: StaffInboxDeps) {
     });
     return res.code(202).send({ id: body.id, duplicate });
   });
+}
+
+/**
+ * What one staff member may read of a thread: what was addressed to them, their own
+ * replies, and replies by colleagues who were addressed together with them. A family's
+ * thread can hold notices about a sibling in another class; that teacher's part stays theirs.
+ */
+function visibleTo(thread: Thread, staffId: string) {
+  const mine = thread.entries.filter((e) => e.to?.includes(staffId) || e.staffId === staffId);
+  const colleagues = new Set(mine.flatMap((e) => e.to ?? []));
+  return thread.entries.filter(
+    (e) => mine.includes(e) || (e.kind === 'reply' && e.staffId !== undefined && colleagues.has(e.staffId)),
+  );
 }
 
 /** Who a thread is about, for the inbox list: the guardian, and the child and class when known. */

@@ -34,6 +34,8 @@ export const outboundJob = z.object({
       from: z.string(),
       original: z.object({ text: z.string(), lang: z.string() }),
       translated: z.boolean(),
+      /** "Show the Norwegian original" in the reader's language, for channels with a toggle. */
+      showOriginal: z.string().optional(),
     })
     .optional(),
   /**
@@ -53,6 +55,18 @@ export const outboundJob = z.object({
       notes: z.array(z.string()).default([]),
     })
     .optional(),
+  /**
+   * Part of a broadcast (src/broadcast/): which announcement, which guardian, and which
+   * try (the index into that guardian's channel order). Delivery is tracked by it and a
+   * cancelled announcement is not sent.
+   */
+  broadcast: z
+    .object({
+      id: z.string().min(1).max(100),
+      guardianId: z.string().min(1).max(200),
+      attempt: z.number().int().min(0).max(16),
+    })
+    .optional(),
 });
 export type OutboundJob = z.infer<typeof outboundJob>;
 
@@ -63,3 +77,27 @@ export const timerJob = z.object({
   threadId: z.string().min(1).max(420),
 });
 export type TimerJob = z.infer<typeof timerJob>;
+
+/**
+ * Broadcast work due later (src/broadcast/): `broadcast-send` starts a scheduled
+ * announcement's fan-out; `broadcast-receipt` checks that a guardian's try got a delivery
+ * receipt in time (else the next channel is tried); `broadcast-report` settles the
+ * announcement and tells each kontaktlærer which families were not reached. `id` makes
+ * the timer unique (a second schedule of the same id is ignored).
+ */
+export const broadcastTimerJob = z.object({
+  kind: z.enum(['broadcast-send', 'broadcast-receipt', 'broadcast-report']),
+  id: z.string().min(1).max(300),
+  broadcastId: z.string().min(1).max(100),
+  guardianId: z.string().min(1).max(200).optional(),
+  attempt: z.number().int().min(0).max(16).optional(),
+});
+export type BroadcastTimerJob = z.infer<typeof broadcastTimerJob>;
+
+/** Every kind of timer the `timers` queue carries; the handler dispatches on `kind`. */
+export const anyTimerJob = z.discriminatedUnion('kind', [timerJob, broadcastTimerJob]);
+export type AnyTimerJob = z.infer<typeof anyTimerJob>;
+
+/** Fans one announcement out to its audience (resumable: the cursor lives in Redis). */
+export const broadcastJob = z.object({ id: z.string().min(1).max(100) });
+export type BroadcastJob = z.infer<typeof broadcastJob>;

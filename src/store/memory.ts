@@ -87,7 +87,7 @@ export class MemoryStore implements Store {
       ? structuredClone({
           meta: t.meta,
           entries: t.entries,
-          staffIds: t.staffIds,
+          staffIds: [...t.staffIds].sort(),
           escalations: t.escalations,
         })
       : null;

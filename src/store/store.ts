@@ -11,8 +11,8 @@ export interface StoredMessage {
   dir: 'ltr' | 'rtl';
   text: string;
   choices: Array<{ value: string; label: string }>;
-  /** For `staff` messages: the words as written (Norwegian), shown on request. */
-  original?: { text: string; lang: string };
+  /** For `staff` messages: the words as written (Norwegian), shown on request, and the toggle's label. */
+  original?: { text: string; lang: string; label?: string };
 }
 
 /**
@@ -38,6 +38,8 @@ export interface ThreadEntry {
   kind: 'message' | 'absence' | 'leave' | 'safety' | 'handoff' | 'reply' | 'escalated';
   /** Staff addressed (parent entries) or the author (a staff reply). */
   to?: string[];
+  /** The child it is about, for staff: first name and class (from the directory). */
+  child?: { name: string; className: string };
   staffId?: string;
   notice?: AbsenceNotice | LeaveNotice;
   /** The words as written and their language; never on absence or leave notices. */

@@ -5,15 +5,19 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { data, locales, nlu, ROOT } from './world.ts';
 
-/** The single-process app on a free loopback port, with the demo school. */
+/**
+ * The single-process app on a free loopback port, with the demo school. `env` adds config
+ * variables (e.g. `TRANSLATOR_ENDPOINT` of a fake Translator) and overrides the defaults here.
+ */
 export async function startApp(
-  opts: { now?: () => Date; bodyLimit?: number } = {},
+  opts: { now?: () => Date; bodyLimit?: number; env?: Record<string, string> } = {},
 ): Promise<App & { url: string }> {
   const config = loadConfig(
     {
       LOG_LEVEL: 'silent',
       PORT: '0',
       ...(opts.bodyLimit ? { BODY_LIMIT_BYTES: String(opts.bodyLimit) } : {}),
+      ...opts.env,
     },
     ROOT,
   );

@@ -65,7 +65,7 @@ export interface ChatMessage {
   from: 'user' | 'bot' | 'staff';
   text: string;
   lang: string;
-  original?: { text: string; lang: string };
+  original?: { text: string; lang: string; label?: string };
 }
 
 /** A web chat client that retries a POST until it is accepted, as the browser page does. */

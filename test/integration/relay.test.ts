@@ -78,7 +78,10 @@ async function threads(session: string) {
 
 async function openThread(session: string, id: string) {
   const res = await fetch(`${url}/api/staff/sessions/${session}/threads/${encodeURIComponent(id)}`);
-  return { status: res.status, body: (await res.json()) as { entries: ThreadEntry[]; thread: { lang: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { entries: ThreadEntry[]; thread: { lang: string } },
+  };
 }
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -131,7 +134,10 @@ describe('parent <-> staff relay through Redis and the Translator', () => {
     expect(body.thread.lang).toBe('so');
     const message = body.entries.find((e) => e.kind === 'message') as ThreadEntry;
     expect(message.original).toEqual({ text: 'Macallin, Yusuf wuu xanuunsan yahay berri.', lang: 'so' });
-    expect(message.norwegian).toEqual({ text: '[nb] Macallin, Yusuf wuu xanuunsan yahay berri.', translated: true });
+    expect(message.norwegian).toEqual({
+      text: '[nb] Macallin, Yusuf wuu xanuunsan yahay berri.',
+      translated: true,
+    });
     const request = mt.requests.find((r) => r.texts.some((t) => t.includes('Yusuf wuu')));
     expect(request?.query).toMatchObject({ to: ['nb'], from: 'so' });
   });
@@ -139,10 +145,13 @@ describe('parent <-> staff relay through Redis and the Translator', () => {
   it("brings the teacher's Norwegian reply to the parent in Somali, glossary terms kept, and bills it once", async () => {
     const text = 'Takk for beskjeden. Vi snakkes på foreldremøtet, hilsen kontaktlærer Ingrid.';
     const before = mt.stats.billedCharacters;
-    const first = await post(`/api/staff/sessions/${ingrid.session}/threads/${encodeURIComponent(threadId)}/replies`, {
-      id: crypto.randomUUID(),
-      text,
-    });
+    const first = await post(
+      `/api/staff/sessions/${ingrid.session}/threads/${encodeURIComponent(threadId)}/replies`,
+      {
+        id: crypto.randomUUID(),
+        text,
+      },
+    );
     expect(first.status).toBe(202);
     const reply = await waitFor('the reply at the parent', async () => {
       const history = await parent.messages(amina);
@@ -155,8 +164,10 @@ describe('parent <-> staff relay through Redis and the Translator', () => {
     // Protected by the glossary: not "parents meeting" / "contact teacher".
     expect(reply.text).toContain('foreldremøtet');
     expect(reply.text).not.toMatch(/parents meeting|contact teacher/);
-    expect((reply as ChatMessage & { original?: unknown }).original).toEqual({ text, lang: 'nb' });
-    const request = mt.requests.find((r) => r.query.to.includes('so') && r.raw.includes('Takk for beskjeden'));
+    expect(reply.original).toEqual({ text, lang: 'nb', label: 'Muuji qoraalka asalka ah ee af-Noorweji' });
+    const request = mt.requests.find(
+      (r) => r.query.to.includes('so') && r.raw.includes('Takk for beskjeden'),
+    );
     expect(request?.query).toMatchObject({ from: 'nb', textType: 'html' });
     expect(request?.raw).toContain('notranslate');
     const billed = mt.stats.billedCharacters - before;
@@ -180,10 +191,13 @@ describe('parent <-> staff relay through Redis and the Translator', () => {
     const lars = await staffSession('lars');
     expect(await threads(lars)).toEqual([]);
     expect((await openThread(lars, threadId)).status).toBe(403);
-    const refused = await post(`/api/staff/sessions/${lars}/threads/${encodeURIComponent(threadId)}/replies`, {
-      id: crypto.randomUUID(),
-      text: 'Hei fra en annen lærer',
-    });
+    const refused = await post(
+      `/api/staff/sessions/${lars}/threads/${encodeURIComponent(threadId)}/replies`,
+      {
+        id: crypto.randomUUID(),
+        text: 'Hei fra en annen lærer',
+      },
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.error).toBe('not_your_thread');
     await sleep(300);
@@ -237,7 +251,18 @@ describe('parent <-> staff relay through Redis and the Translator', () => {
       const t = await app.store.thread(key);
       return t?.entries.some((e) => e.kind === 'safety') ? true : undefined;
     });
+    // Polling the thread is not taking it up; opening it in the page (ack) is.
     expect((await openThread(ingrid.session, key)).status).toBe(200);
+    const listed = await fetch(`${url}/api/staff/sessions/${ingrid.session}/threads`);
+    const mine = (
+      (await listed.json()) as { threads: Array<{ id: string; flags: string[]; openEscalations: number }> }
+    ).threads.find((t) => t.id === key);
+    expect(mine).toMatchObject({ flags: ['safety'], openEscalations: 1 });
+    const ack = await post(
+      `/api/staff/sessions/${ingrid.session}/threads/${encodeURIComponent(key)}/ack`,
+      {},
+    );
+    expect(ack.body).toEqual({ acknowledged: 1 });
     await sleep(2500);
     const thread = (await app.store.thread(key)) as Thread;
     expect(thread.escalations[0]).toMatchObject({ ackedBy: 't-ingrid' });

@@ -17,13 +17,45 @@ function setDirection(lang, dir) {
   $('language').value = lang;
 }
 
+/**
+ * A message from a person at the school: their words (usually machine-translated) and, behind a
+ * toggle, the Norwegian original. The toggle's label comes with the message when the server
+ * sends one (`original.label`); otherwise the page's bilingual fallback (#log data-show-original).
+ */
+function renderStaff(item, message) {
+  const text = document.createElement('div');
+  text.className = 'staff-text';
+  text.textContent = message.text;
+  item.append(text);
+  if (!message.original) return;
+  const quote = document.createElement('blockquote');
+  quote.id = `original-${message.seq}`;
+  quote.className = 'original';
+  quote.lang = message.original.lang || 'nb';
+  quote.dir = 'ltr';
+  quote.hidden = true;
+  quote.textContent = message.original.text;
+  const toggle = document.createElement('button');
+  toggle.type = 'button';
+  toggle.className = 'show-original';
+  toggle.setAttribute('aria-expanded', 'false');
+  toggle.setAttribute('aria-controls', quote.id);
+  toggle.textContent = message.original.label || $('log').dataset.showOriginal;
+  toggle.addEventListener('click', () => {
+    quote.hidden = !quote.hidden;
+    toggle.setAttribute('aria-expanded', String(!quote.hidden));
+  });
+  item.append(toggle, quote);
+}
+
 function render(message) {
   const item = document.createElement('li');
   item.className = `msg ${message.from}`;
   item.dataset.seq = message.seq;
   if (message.lang) item.lang = message.lang;
-  item.dir = message.from === 'bot' ? message.dir : 'auto';
-  item.textContent = message.text;
+  item.dir = message.from === 'user' ? 'auto' : message.dir;
+  if (message.from === 'staff') renderStaff(item, message);
+  else item.textContent = message.text;
   if (message.choices?.length) {
     const choices = document.createElement('div');
     choices.className = 'choices';
@@ -31,6 +63,7 @@ function render(message) {
       const b = document.createElement('button');
       b.type = 'button';
       b.textContent = c.label;
+      b.dataset.value = c.value;
       b.addEventListener('click', () => send('', c.value, c.label));
       choices.append(b);
     }

@@ -74,6 +74,10 @@ describe('renderer', () => {
               version: 'oslo-2014',
               area: 'standard.fag.title',
               text: 'x',
+              code: '123456',
+              guardian: 'G',
+              child: 'C',
+              lang: 'so',
             },
           },
         ]);
