@@ -1,0 +1,271 @@
+/**
+ * Webhook ack latency per channel: how long the web process takes to verify, normalise,
+ * enqueue (BullMQ on a private redis-server) and answer, under a steady load from
+ * autocannon on loopback. Every request is a new, validly signed message, so each one
+ * really reaches the queue. Prints one JSON object.
+ *
+ * Usage: npx tsx bench/webhooks.ts [--rate 500] [--duration 20] [--channels web,sms,slack]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import twilio from 'twilio';
+
+const ROOT = join(import.meta.dirname, '..');
+const PUBLIC = 'https://skolebro.example';
+const SMS_TOKEN = 'bench-sms-token';
+const SMS_SID = `AC${'0123456789abcdef'.repeat(2)}`;
+const SLACK_SECRET = 'bench-slack-secret';
+const TARGET_P99_MS = 20;
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '500' },
+    duration: { type: 'string', default: '20' },
+    channels: { type: 'string', default: 'web,sms,slack' },
+  },
+});
+const rate = Number(values.rate);
+const duration = Number(values.duration);
+const channels = String(values.channels).split(',');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`bench: ${what} did not come up in ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const children: ChildProcess[] = [];
+const cleanups: Array<() => void> = [];
+function cleanup() {
+  for (const c of children) c.kill('SIGKILL');
+  for (const f of cleanups.splice(0)) f();
+}
+process.on('exit', cleanup);
+
+async function startRedis(): Promise<string> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'skolebro-bench-redis-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
+  child.on('error', () => {
+    console.error('bench: redis-server not found on PATH (apt-get install redis-server)');
+    process.exit(1);
+  });
+  children.push(child);
+  const { Redis } = await import('ioredis');
+  await waitFor('redis-server', async () => {
+    const r = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    try {
+      await r.connect();
+      return (await r.ping()) === 'PONG';
+    } finally {
+      r.disconnect();
+    }
+  });
+  return `redis://127.0.0.1:${port}`;
+}
+
+async function startWeb(redisUrl: string): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'web'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `bench-${Date.now().toString(36)}`,
+      SMS_ACCOUNT_SID: SMS_SID,
+      SMS_AUTH_TOKEN: SMS_TOKEN,
+      SMS_FROM: '+4759440000',
+      PUBLIC_BASE_URL: PUBLIC,
+      SLACK_SIGNING_SECRET: SLACK_SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+    },
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the web process', async () => (await fetch(`${url}/readyz`)).ok);
+  return url;
+}
+
+type Request = { method: 'POST'; path: string; headers: Record<string, string>; body: string };
+
+/** One freshly signed request per call, per channel. */
+async function requestMaker(channel: string, url: string): Promise<() => Request> {
+  if (channel === 'web') {
+    const res = await fetch(`${url}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'amina' }),
+    });
+    const { session } = (await res.json()) as { session: string };
+    return () => ({
+      method: 'POST',
+      path: `/api/sessions/${session}/messages`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: randomUUID(), text: 'Yaa waaye macallinka fasalka?' }),
+    });
+  }
+  if (channel === 'sms') {
+    let n = 0;
+    return () => {
+      n++;
+      const sid = `SM${randomUUID().replaceAll('-', '')}`;
+      const params: Record<string, string> = {
+        MessageSid: sid,
+        SmsSid: sid,
+        AccountSid: SMS_SID,
+        From: `+479${String(1_000_000 + (n % 5000)).padStart(7, '0')}`,
+        To: '+4759440000',
+        Body: 'Wiilkayga waa xanuunsan yahay maanta',
+        NumMedia: '0',
+      };
+      const signature = twilio.getExpectedTwilioSignature(SMS_TOKEN, `${PUBLIC}/webhooks/sms`, params);
+      return {
+        method: 'POST',
+        path: '/webhooks/sms',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        body: new URLSearchParams(params).toString(),
+      };
+    };
+  }
+  if (channel === 'slack') {
+    return () => {
+      const body = JSON.stringify({
+        type: 'event_callback',
+        team_id: 'T0BENCH',
+        api_app_id: 'A0BENCH',
+        event_id: `Ev${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+        event_time: Math.floor(Date.now() / 1000),
+        event: {
+          type: 'message',
+          channel_type: 'im',
+          channel: 'D0BENCH',
+          user: 'U07JOHN0001',
+          text: 'When is the next parent meeting?',
+          ts: `${(Date.now() / 1000).toFixed(6)}`,
+          client_msg_id: randomUUID(),
+        },
+      });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const sig = `v0=${createHmac('sha256', SLACK_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+      return {
+        method: 'POST',
+        path: '/webhooks/slack/events',
+        headers: {
+          'content-type': 'application/json',
+          'x-slack-request-timestamp': ts,
+          'x-slack-signature': sig,
+        },
+        body,
+      };
+    };
+  }
+  throw new Error(`bench: no load for channel ${channel}`);
+}
+
+async function load(channel: string, url: string) {
+  const make = await requestMaker(channel, url);
+  const probe = make();
+  const check = await fetch(`${url}${probe.path}`, {
+    method: 'POST',
+    headers: probe.headers,
+    body: probe.body,
+  });
+  if (check.status >= 300) {
+    return {
+      channel,
+      skipped: `a valid request was answered ${check.status}: ${(await check.text()).slice(0, 200)}`,
+    };
+  }
+  const result = await autocannon({
+    url,
+    connections: 50,
+    overallRate: rate,
+    duration,
+    requests: [{ setupRequest: () => make() }],
+  });
+  return {
+    channel,
+    requests: result.requests.total,
+    requestsPerSecond: Math.round(result.requests.average),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+    p99UnderTarget: result.latency.p99 < TARGET_P99_MS,
+  };
+}
+
+async function main() {
+  const redisUrl = await startRedis();
+  const url = await startWeb(redisUrl);
+  const results = [];
+  for (const channel of channels) results.push(await load(channel, url));
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'webhooks',
+        rate,
+        durationSeconds: duration,
+        targetP99Ms: TARGET_P99_MS,
+        channels: results,
+        machine: {
+          cpus: cpus().length,
+          node: process.version,
+          loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+        },
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main()
+  .catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    cleanup();
+    process.exit();
+  });
