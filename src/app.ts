@@ -9,6 +9,7 @@ import {
   smsAdapter,
   smsSettings,
 } from '../adapters/sms/index.ts';
+import { MemoryTeamsState, RedisTeamsState, teamsAdapter, teamsSettings } from '../adapters/teams/index.ts';
 import { webAdapter } from '../adapters/web/index.ts';
 import { DEFAULT_SCHOOL_HOURS, parseSchoolHours } from '../dialogs/relay.ts';
 import type { ChannelAdapter } from './channels.ts';
@@ -215,12 +216,31 @@ export async function createApp(
       }),
     );
   }
+  const renderer = createRenderer(locales);
+  const teams = teamsSettings(config);
+  if (teams) {
+    adapters.push(
+      teamsAdapter({
+        settings: teams,
+        bus,
+        state: redis ? new RedisTeamsState(redis, `${config.REDIS_KEY_PREFIX}:`) : new MemoryTeamsState(),
+        labels: {
+          // Staff read Norwegian; the button under a translated staff reply speaks the parent's language.
+          original: (lang) =>
+            renderer.label('nb', { key: 'staffNotice.original', params: { lang } }).replace(/:\s*$/, ''),
+          showOriginal: (lang) => renderer.label(lang, { key: 'relay.showOriginal' }),
+        },
+        log: log.child({ channel: 'teams' }),
+        ...(opts.now ? { now: opts.now } : {}),
+      }),
+    );
+  }
   const worker: WorkerDeps = {
     bus,
     store,
     directory,
     nlu,
-    renderer: createRenderer(locales),
+    renderer,
     context: {
       keywords: keywordIndex(keywordLists(locales)),
       languages: locales.languages.map(({ code, name }) => ({ code, name })),

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { checkSmsConfig, smsConfigShape } from '../adapters/sms/config.ts';
+import { checkTeamsConfig, teamsConfigShape } from '../adapters/teams/config.ts';
 import { parseSchoolHours } from '../dialogs/relay.ts';
 import { translatorEnvShape } from './translation/config.ts';
 
@@ -55,6 +56,7 @@ export const configSchema = z
       .refine((v) => parseSchoolHours(v) !== undefined, 'HH:MM-HH:MM, opening before closing'),
     ...translatorEnvShape,
     ...smsConfigShape,
+    ...teamsConfigShape,
     /** Largest request body accepted, in bytes. */
     BODY_LIMIT_BYTES: z.coerce
       .number()
@@ -63,6 +65,7 @@ export const configSchema = z
       .default(64 * 1024),
   })
   .superRefine(checkSmsConfig)
+  .superRefine(checkTeamsConfig)
   .superRefine((c, ctx) => {
     if (c.DIRECTORY === 'redis' && !c.REDIS_URL)
       ctx.addIssue({ code: 'custom', path: ['DIRECTORY'], message: 'DIRECTORY=redis needs REDIS_URL' });

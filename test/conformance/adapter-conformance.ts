@@ -44,6 +44,15 @@ export interface ConformanceWorld {
   receipts(): DeliveryReceipt[];
   /** Has the platform report a sent message delivered; resolves to the HTTP status. Needed if receipts: true. */
   reportDelivered?(platformMessageId: string, opts?: { signature?: 'valid' | 'forged' }): Promise<number>;
+  /**
+   * The inbound job's `messageId` for a platform message id, where the adapter derives one
+   * (Teams folds the conversation in). Default: the platform id itself.
+   */
+  messageIdOf?(platformMessageId: string): string;
+  /** Posts a properly signed message with id `id` whose body the adapter must refuse (400). Optional. */
+  postMalformed?(id: string): Promise<number>;
+  /** Posts a properly signed message with id `id` over the server's body limit (413). Optional. */
+  postOversized?(id: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -66,7 +75,10 @@ export function runAdapterConformance(name: string, harness: ConformanceHarness)
       text,
       choices: [],
     });
-    const jobsWithId = async (id: string) => (await world.inboundJobs()).filter((j) => j.messageId === id);
+    const jobsWithId = async (id: string) => {
+      const messageId = world.messageIdOf?.(id) ?? id;
+      return (await world.inboundJobs()).filter((j) => j.messageId === messageId);
+    };
 
     beforeAll(async () => {
       world = await harness.setup();
@@ -87,7 +99,7 @@ export function runAdapterConformance(name: string, harness: ConformanceHarness)
       const [job] = await jobsWithId(id);
       expect(job).toMatchObject({
         channel: world.adapter.name,
-        messageId: id,
+        messageId: world.messageIdOf?.(id) ?? id,
         conversationId: world.conversationId,
         text: 'When is the next parent meeting?',
       });
@@ -98,6 +110,20 @@ export function runAdapterConformance(name: string, harness: ConformanceHarness)
       for (const signature of ['forged', 'missing'] as const) {
         const id = world.newMessageId();
         expect(await world.postInbound({ id, text: 'Hello' }, { signature })).toEqual([401]);
+        expect(await jobsWithId(id)).toEqual([]);
+      }
+    });
+
+    it('refuses a malformed body with 400 and an oversized one with 413, enqueuing neither', async (ctx) => {
+      if (!world.postMalformed && !world.postOversized) return ctx.skip();
+      if (world.postMalformed) {
+        const id = world.newMessageId();
+        expect(await world.postMalformed(id)).toBe(400);
+        expect(await jobsWithId(id)).toEqual([]);
+      }
+      if (world.postOversized) {
+        const id = world.newMessageId();
+        expect(await world.postOversized(id)).toBe(413);
         expect(await jobsWithId(id)).toEqual([]);
       }
     });
