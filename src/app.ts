@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { slackAdapterFromConfig } from '../adapters/slack/index.ts';
 import {
   loadSmsTexts,
   MemoryOptOuts,
@@ -235,6 +236,16 @@ export async function createApp(
       }),
     );
   }
+  const slack = slackAdapterFromConfig(config, {
+    bus,
+    ...(redis ? { redis } : {}),
+    renderer,
+    store,
+    directory,
+    log: log.child({ channel: 'slack' }),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  if (slack) adapters.push(slack);
   const worker: WorkerDeps = {
     bus,
     store,

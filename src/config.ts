@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { checkSlackConfig, slackConfigShape } from '../adapters/slack/config.ts';
 import { checkSmsConfig, smsConfigShape } from '../adapters/sms/config.ts';
 import { checkTeamsConfig, teamsConfigShape } from '../adapters/teams/config.ts';
 import { parseSchoolHours } from '../dialogs/relay.ts';
@@ -56,6 +57,7 @@ export const configSchema = z
       .refine((v) => parseSchoolHours(v) !== undefined, 'HH:MM-HH:MM, opening before closing'),
     ...translatorEnvShape,
     ...smsConfigShape,
+    ...slackConfigShape,
     ...teamsConfigShape,
     /** Largest request body accepted, in bytes. */
     BODY_LIMIT_BYTES: z.coerce
@@ -65,6 +67,7 @@ export const configSchema = z
       .default(64 * 1024),
   })
   .superRefine(checkSmsConfig)
+  .superRefine(checkSlackConfig)
   .superRefine(checkTeamsConfig)
   .superRefine((c, ctx) => {
     if (c.DIRECTORY === 'redis' && !c.REDIS_URL)
