@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import twilio from 'twilio';
+import { FakeConnector } from '../adapters/teams/fake-connector.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const PUBLIC = 'https://skolebro.example';
@@ -27,7 +28,7 @@ const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '500' },
     duration: { type: 'string', default: '20' },
-    channels: { type: 'string', default: 'web,sms,slack' },
+    channels: { type: 'string', default: 'web,sms,slack,teams' },
   },
 });
 const rate = Number(values.rate);
@@ -95,7 +96,15 @@ async function startRedis(): Promise<string> {
   return `redis://127.0.0.1:${port}`;
 }
 
+const TEAMS_APP_ID = '00000000-0000-4000-8000-00000000be0c';
+/** The Bot Framework's side for Teams: OpenID metadata and keys the web process checks JWTs against. */
+let connector: FakeConnector | undefined;
+
 async function startWeb(redisUrl: string): Promise<string> {
+  if (channels.includes('teams')) {
+    connector = await FakeConnector.start({ appId: TEAMS_APP_ID, appPassword: 'bench-secret' });
+    cleanups.push(() => void connector?.close());
+  }
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'web'], {
     cwd: ROOT,
@@ -113,6 +122,14 @@ async function startWeb(redisUrl: string): Promise<string> {
       PUBLIC_BASE_URL: PUBLIC,
       SLACK_SIGNING_SECRET: SLACK_SECRET,
       SLACK_BOT_TOKEN: 'xoxb-bench',
+      ...(connector
+        ? {
+            TEAMS_APP_ID,
+            TEAMS_APP_PASSWORD: 'bench-secret',
+            TEAMS_OPENID_METADATA_URL: connector.openIdMetadataUrl,
+            TEAMS_LOGIN_URL: connector.loginUrl,
+          }
+        : {}),
     },
   });
   children.push(child);
@@ -168,7 +185,7 @@ async function requestMaker(channel: string, url: string): Promise<() => Request
         type: 'event_callback',
         team_id: 'T0BENCH',
         api_app_id: 'A0BENCH',
-        event_id: `Ev${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+        event_id: `Ev${randomUUID().replaceAll('-', '').slice(0, 20).toUpperCase()}`,
         event_time: Math.floor(Date.now() / 1000),
         event: {
           type: 'message',
@@ -193,6 +210,18 @@ async function requestMaker(channel: string, url: string): Promise<() => Request
         body,
       };
     };
+  }
+  if (channel === 'teams' && connector) {
+    const fake = connector;
+    const kari = fake.user('2d7f3b10-8c4e-4a9b-b1f6-5e0a9c3d7b33', 'Kari Nordmann');
+    // One token for the run, as a channel reuses its token: the JWT check is what is measured.
+    const token = fake.token('valid');
+    return () => ({
+      method: 'POST',
+      path: '/api/messages',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(fake.message(kari, { text: 'Når er neste foreldremøte?' })),
+    });
   }
   throw new Error(`bench: no load for channel ${channel}`);
 }
