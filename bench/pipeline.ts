@@ -1,0 +1,1066 @@
+/**
+ * End-to-end pipeline throughput, as a district runs it: a private redis-server, one
+ * `--role web` process and W `--role worker` processes. C web-chat conversations each
+ * POST their messages one after another (waiting for the 202, never for the reply),
+ * N messages in all; a message is done when the receipt of its first reply
+ * (`<prefix>:receipt:web:<messageId>:r0`) is in Redis. In the same run and on the same
+ * Redis, a bare BullMQ two-hop baseline with the same number of worker processes.
+ * Prints one JSON object.
+ *
+ * Usage: npx tsx bench/pipeline.ts [--messages 5000] [--conversations 200] [--workers 2]
+ *   [--partitions 16] [--warmup 300] [--timeout 120] [--skip-baseline] [--cpu-prof <dir>] [--verbose]
+ *   [--app-root <dir>]
+ *
+ * --cpu-prof <dir>: the web and worker processes write V8 CPU profiles there (one folder
+ * per process). --verbose: progress and pids on stderr. --app-root <dir>: run the web and
+ * worker processes from another copy of the tree (to compare a change; default this repo).
+ *
+ * Latency of a message: its r0 receipt `at` (written by the worker right after the
+ * web channel's send) minus the client-side time just before its POST was written.
+ * Throughput: messages / (first POST of the load phase -> last r0 receipt).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createConnection, createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { partitionOf, safeJobId } from '../src/queue/bullmq.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const SELF = import.meta.filename;
+/** The machine's own Redis port: never started on, never touched. */
+const SYSTEM_PORT = 6379;
+/** Outbound partitions per channel in BullJobBus (its default; not configurable from the environment). */
+const OUTBOUND_PARTITIONS = 4;
+const TARGET_MPS = 1000;
+const TARGET_RATIO = 0.5;
+
+const DEMO_LOGINS = [
+  'amina',
+  'fatima',
+  'omar',
+  'anna',
+  'tesfay',
+  'kari',
+  'mehmet',
+  'olena',
+  'linh',
+  'arash',
+  'priya',
+  'john',
+];
+
+/** What parents write: questions about the contact teacher, meetings, absence and holidays, in several languages. */
+const TEXTS = [
+  'Hvem er kontaktlæreren til barnet mitt?',
+  'Når er neste foreldremøte?',
+  'Sønnen min er syk i dag og blir hjemme',
+  'Når er høstferien?',
+  'Når begynner vinterferien i år?',
+  'Kan jeg få snakke med kontaktlærer?',
+  'Hei! Jeg har et spørsmål om skolen',
+  'Datteren min må til tannlegen i morgen klokka ti',
+  'Yaa ah macalinka fasalka ee wiilkayga?',
+  'Goorma ayuu yahay shirka waalidiinta?',
+  'Gabadhaydu way xanuunsan tahay maanta',
+  'Goorma ayuu bilaabmayaa fasaxa jiilaalka?',
+  'من هو معلم الفصل لابني؟',
+  'متى اجتماع أولياء الأمور القادم؟',
+  'ابني مريض اليوم ولن يذهب إلى المدرسة',
+  'متى تبدأ العطلة الشتوية؟',
+  'Kto jest wychowawcą mojej córki?',
+  'Kiedy jest następne zebranie rodziców?',
+  'Mój syn jest dziś chory i zostanie w domu',
+  'Kiedy są ferie zimowe?',
+  "Who is my son's contact teacher?",
+  'When is the next parent meeting?',
+  'My daughter is sick today and will stay home',
+  'When are the autumn holidays?',
+  'Can I talk to the teacher about homework?',
+  'میرا بیٹا آج بیمار ہے',
+  'Oğlum bugün hasta, okula gelemeyecek',
+  'Коли наступні батьківські збори?',
+  'Con tôi bị ốm hôm nay',
+  'hei',
+  'takk',
+  'avbryt',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+let verbose = false;
+/** Progress on stderr with --verbose; stdout carries only the JSON. */
+const progress = (msg: string) => {
+  if (verbose) process.stderr.write(`[pipeline ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+};
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+/** Smallest and largest of many numbers (Math.min(...xs) overflows the stack for large arrays). */
+const minOf = (xs: Iterable<number>) => {
+  let m = Number.POSITIVE_INFINITY;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+};
+const maxOf = (xs: Iterable<number>) => {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+};
+
+function percentiles(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => round(s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? 0);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(s[s.length - 1] ?? 0) };
+}
+
+/** A port the kernel just handed out on loopback, never the system Redis port. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const server = createServer();
+      server.once('error', rej);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        const p = typeof address === 'object' && address ? address.port : 0;
+        server.close(() => res(p));
+      });
+    });
+    if (port !== SYSTEM_PORT && port !== 0) return port;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined where there is no /proc. */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) (utime, stime), in clock ticks (USER_HZ = 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read and write system calls a process has made so far (/proc/<pid>/io); undefined where unavailable. */
+function syscallsOf(pid: number | undefined): { r: number; w: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? Number.NaN);
+    return { r: field('syscr'), w: field('syscw') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Everything started here, stopped in reverse order on the way out, error or not. */
+const cleanups: Array<() => Promise<void> | void> = [];
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private redis-server
+
+interface PrivateRedis {
+  url: string;
+  port: number;
+  pid: number | undefined;
+}
+
+async function startRedis(): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'skolebro-bench-redis-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  for (let tries = 3; ; tries--) {
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.add(child);
+    let output = '';
+    const keep = (d: Buffer) => {
+      output = (output + d.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const died = new Promise<never>((_, rej) => {
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        rej(
+          err.code === 'ENOENT'
+            ? new Error(
+                'redis-server not found on PATH: the pipeline bench starts its own Redis; install Redis 7 (apt-get install redis-server)',
+              )
+            : err,
+        ),
+      );
+      child.once('exit', (code, signal) =>
+        rej(new Error(`redis-server on port ${port} exited (${code ?? signal}):\n${output}`)),
+      );
+    });
+    died.catch(() => {});
+    try {
+      await Promise.race([waitForPing(port, 10_000), died]);
+      cleanups.push(() => stopChild(child, 'SIGTERM', 5000));
+      progress(`redis-server on port ${port} (pid ${child.pid})`);
+      return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid };
+    } catch (err) {
+      child.kill('SIGKILL');
+      if (tries <= 1 || !(err instanceof Error) || !err.message.includes('exited')) throw err;
+    }
+  }
+}
+
+async function waitForPing(port: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((res) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      let reply = '';
+      const done = (v: boolean) => {
+        socket.destroy();
+        res(v);
+      };
+      socket.setTimeout(1000, () => done(false));
+      socket.once('error', () => done(false));
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.on('data', (chunk) => {
+        reply += chunk.toString();
+        if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      });
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+}
+
+/** Counters of `INFO commandstats` and `INFO cpu`, to diff around a phase. */
+async function redisCounters(redis: Redis) {
+  const info = await redis.info('all');
+  const calls = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    calls.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return {
+    calls,
+    cpu: num('used_cpu_user') + num('used_cpu_sys'),
+    version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? '',
+  };
+}
+type RedisCounters = Awaited<ReturnType<typeof redisCounters>>;
+
+function redisDiff(before: RedisCounters, after: RedisCounters, messages: number) {
+  const rows = [...after.calls].map(([cmd, a]) => {
+    const b = before.calls.get(cmd) ?? { calls: 0, usec: 0 };
+    return { cmd, calls: a.calls - b.calls, usec: a.usec - b.usec };
+  });
+  const total = rows.reduce((s, r) => s + r.calls, 0);
+  return {
+    /** `INFO commandstats` calls per message, the commands run inside Lua scripts included (Redis 7 counts them). */
+    commandsPerMessage: round(total / messages, 2),
+    cpuMicrosecondsPerMessage: round(((after.cpu - before.cpu) * 1e6) / messages, 0),
+    topByTime: rows
+      .filter((r) => r.calls > 0)
+      .sort((x, y) => y.usec - x.usec)
+      .slice(0, 12)
+      .map((r) => ({
+        cmd: r.cmd,
+        perMessage: round(r.calls / messages, 2),
+        usecPerMessage: round(r.usec / messages, 1),
+      })),
+  };
+}
+
+/**
+ * Where a stage's time goes, from the timestamps BullMQ keeps on completed jobs (the
+ * newest 1000 per queue; jobs added before `since` are left out): queue wait
+ * (timestamp -> processedOn), service time (processedOn -> finishedOn, which includes
+ * the processor's own Redis round trips and the wait for CPU), and the mean number of
+ * jobs in service per queue between its first and last job (1.0 for a partition that
+ * was never idle: the stage is bound by partitions x service time).
+ */
+async function stageStats(redis: Redis, prefix: string, pattern: string, since: number) {
+  const queues: string[] = [];
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:${pattern}:meta`, 'COUNT', 1000);
+    for (const key of keys) queues.push(key.slice(prefix.length + 1, -':meta'.length));
+    cursor = next;
+    if (cursor === '0') break;
+  }
+  const wait: number[] = [];
+  const service: number[] = [];
+  const inFlight: number[] = [];
+  const jobsPerQueue: number[] = [];
+  for (const queue of queues) {
+    const ids = await redis.zrange(`${prefix}:${queue}:completed`, '0', '-1');
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.hmget(`${prefix}:${queue}:${id}`, 'timestamp', 'processedOn', 'finishedOn');
+    const rows = ((await pipe.exec()) ?? [])
+      .map(([, v]) => (v as Array<string | null>).map(Number) as [number, number, number])
+      .filter(([t, p, f]) => t >= since && p > 0 && f > 0)
+      .sort((a, b) => a[1] - b[1]);
+    if (rows.length === 0) continue;
+    jobsPerQueue.push(rows.length);
+    let serviceSum = 0;
+    for (const [t, p, f] of rows) {
+      wait.push(p - t);
+      service.push(f - p);
+      serviceSum += f - p;
+    }
+    const span = Math.max(...rows.map((r) => r[2])) - (rows[0] as [number, number, number])[1];
+    if (span > 0) inFlight.push(serviceSum / span);
+  }
+  const mean = (xs: number[]) => (xs.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length, 2) : null);
+  return {
+    queues: queues.length,
+    jobsSampled: wait.length,
+    jobsPerQueue: { min: Math.min(...jobsPerQueue), max: Math.max(...jobsPerQueue) },
+    waitMs: percentiles(wait),
+    serviceMs: { ...percentiles(service), mean: mean(service) },
+    inServicePerQueue: {
+      mean: mean(inFlight),
+      min: round(Math.min(...inFlight), 2),
+      max: round(Math.max(...inFlight), 2),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Skolebro role processes
+
+interface RoleProcess {
+  role: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function startRole(
+  role: 'web' | 'worker',
+  appRoot: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<RoleProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--role', role], {
+    cwd: appRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const proc: RoleProcess = {
+    role,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => output,
+    stop: () => stopChild(child, 'SIGTERM', 30_000),
+  };
+  cleanups.push(proc.stop);
+  // Start-up trains the NLU (seconds of CPU); on a busy 2-core machine that can take a while.
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`--role ${role} exited early (${child.exitCode}):\n${output}`);
+    const ok = await fetch(`${proc.url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return proc;
+    if (Date.now() > deadline) throw new Error(`--role ${role} not ready within 180 s:\n${output}`);
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP load: node:http with a keep-alive agent (one socket per conversation), the
+// lightest client in Node, so the bench process is not the bottleneck on 2 cores.
+
+function postJson(agent: Agent, port: number, path: string, body: unknown) {
+  return new Promise<{ status: number; body: string }>((res, rej) => {
+    const data = Buffer.from(JSON.stringify(body));
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': data.length },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () =>
+          res({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        );
+        response.on('error', rej);
+      },
+    );
+    req.on('error', rej);
+    req.end(data);
+  });
+}
+
+interface Sent {
+  id: string;
+  /** Epoch ms just before the POST was written. */
+  sentAt: number;
+  /** Epoch ms when its 202 arrived. */
+  acceptedAt: number;
+}
+
+interface Conversation {
+  session: string;
+  login: string | null;
+}
+
+async function openConversations(agent: Agent, port: number, count: number): Promise<Conversation[]> {
+  // Every other conversation is a signed-in demo parent, the rest anonymous.
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const login = i % 2 === 0 ? (DEMO_LOGINS[(i / 2) % DEMO_LOGINS.length] as string) : null;
+      const res = await postJson(agent, port, '/api/sessions', login ? { login } : {});
+      if (res.status !== 201) throw new Error(`POST /api/sessions: HTTP ${res.status} ${res.body}`);
+      return { session: (JSON.parse(res.body) as { session: string }).session, login };
+    }),
+  );
+}
+
+/** Each conversation sends its share of `total` one after another; all conversations at once. */
+async function drive(agent: Agent, port: number, conversations: Conversation[], total: number, seed: number) {
+  const sent: Sent[] = [];
+  let retries = 0;
+  await Promise.all(
+    conversations.map(async (conv, c) => {
+      const share = Math.floor(total / conversations.length) + (c < total % conversations.length ? 1 : 0);
+      for (let m = 0; m < share; m++) {
+        const id = randomUUID();
+        const text = TEXTS[(seed + c * 7 + m * 3) % TEXTS.length] as string;
+        const sentAt = Date.now();
+        for (let attempt = 0; ; attempt++) {
+          const res = await postJson(agent, port, `/api/sessions/${conv.session}/messages`, {
+            id,
+            text,
+          }).catch((err: Error) => ({ status: 0, body: err.message }));
+          if (res.status === 202) break;
+          if ((res.status !== 0 && res.status < 500) || attempt >= 5) {
+            throw new Error(`POST message: HTTP ${res.status} ${res.body}`);
+          }
+          retries++;
+          await sleep(20);
+        }
+        sent.push({ id, sentAt, acceptedAt: Date.now() });
+      }
+    }),
+  );
+  return { sent, retries };
+}
+
+/**
+ * Waits until every message has its r0 receipt and returns the receipt times (epoch ms).
+ * Called once every POST is accepted; every 100 ms, MGETs the receipts still missing.
+ */
+async function collectReceipts(
+  redis: Redis,
+  prefix: string,
+  ids: string[],
+  timeoutMs: number,
+  phase: string,
+) {
+  const key = (id: string) => `${prefix}:receipt:web:${id}:r0`;
+  const at = new Map<string, number>();
+  let pending = ids;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (let i = 0; i < pending.length; i += 1000) {
+      const chunk = pending.slice(i, i + 1000);
+      const rows = await redis.mget(chunk.map(key));
+      rows.forEach((row, j) => {
+        if (row) at.set(chunk[j] as string, Date.parse((JSON.parse(row) as { at: string }).at));
+      });
+    }
+    pending = pending.filter((id) => !at.has(id));
+    if (pending.length === 0) return at;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${phase}: ${pending.length} of ${ids.length} messages have no r0 receipt after ${timeoutMs / 1000} s ` +
+          `(e.g. ${pending.slice(0, 5).join(', ')})`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bare BullMQ baseline
+
+type BaselineMode = 'partitioned' | 'single';
+
+interface BaselineChildConfig {
+  url: string;
+  prefix: string;
+  mode: BaselineMode;
+  partitions: number;
+  concurrency: number;
+}
+
+const inNames = (c: BaselineChildConfig) =>
+  c.mode === 'single' ? ['in'] : Array.from({ length: c.partitions }, (_, i) => `in-${i}`);
+const outNames = (c: BaselineChildConfig) =>
+  c.mode === 'single' ? ['out'] : Array.from({ length: OUTBOUND_PARTITIONS }, (_, i) => `out-${i}`);
+/** The job options BullJobBus gives every job. */
+const KEEP = {
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 86_400, count: 10_000 },
+  attempts: 1,
+};
+
+interface BaselineJob {
+  channel: 'web';
+  messageId: string;
+  conversationId: string;
+  senderId: string;
+  text: string;
+  at: string;
+  phase: string;
+  t0: number;
+}
+
+/** A baseline worker process: stage 1 adds the outbound job, stage 2 completes it and reports the time. */
+async function baselineChild() {
+  const cfg = JSON.parse(process.env.BENCH_BASELINE ?? '{}') as BaselineChildConfig;
+  const connection = new Redis(cfg.url);
+  const template = connection.duplicate({ maxRetriesPerRequest: null, lazyConnect: true });
+  const outQueues = outNames(cfg).map(
+    (name) => new Queue(name, { connection, prefix: cfg.prefix, defaultJobOptions: KEEP }),
+  );
+  const common = {
+    connection: template,
+    prefix: cfg.prefix,
+    autorun: false,
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
+  };
+  const concurrency = cfg.mode === 'single' ? cfg.concurrency : 1;
+  let batch: Array<[string, number, number]> = [];
+  const workers = [
+    ...inNames(cfg).map(
+      (name) =>
+        new Worker(
+          name,
+          async (job: Job<BaselineJob>) => {
+            const d = job.data;
+            const out = outQueues[
+              cfg.mode === 'single' ? 0 : partitionOf('web', d.conversationId, OUTBOUND_PARTITIONS)
+            ] as Queue;
+            const replyId = `web:${d.messageId}:r0`;
+            await out.add(
+              'send',
+              {
+                channel: 'web',
+                replyId,
+                conversationId: d.conversationId,
+                lang: 'nb',
+                dir: 'ltr',
+                text: `Svar på: ${d.text}`,
+                choices: [],
+                phase: d.phase,
+                t0: d.t0,
+              },
+              { jobId: safeJobId(replyId) },
+            );
+          },
+          { ...common, concurrency },
+        ),
+    ),
+    ...outNames(cfg).map(
+      (name) =>
+        new Worker(
+          name,
+          async (job: Job<{ phase: string; t0: number }>) => {
+            batch.push([job.data.phase, job.data.t0, Date.now()]);
+          },
+          { ...common, concurrency },
+        ),
+    ),
+  ];
+  for (const w of workers) {
+    w.on('error', (err) => console.error(`worker ${w.name}: ${err.message}`));
+    w.on('failed', (_j, err) => console.error(`job failed in ${w.name}: ${err.message}`));
+  }
+  for (const w of workers) w.run().catch((err) => console.error(err));
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const flush = setInterval(() => {
+    if (batch.length === 0) return;
+    process.send?.({ type: 'done', items: batch });
+    batch = [];
+  }, 50);
+  process.send?.({ type: 'ready' });
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    clearInterval(flush);
+    await Promise.all(outQueues.map((q) => q.close()));
+    template.disconnect();
+    await connection.quit();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.on('disconnect', () => void stop());
+}
+
+interface BaselineResult {
+  messagesPerSecond: number;
+  latencyMs: ReturnType<typeof percentiles>;
+  durationMs: number;
+  addsPerSecond: number;
+  cpuSeconds: Record<string, number | undefined>;
+  redis: ReturnType<typeof redisDiff>;
+  stages: Record<'inbound' | 'outbound', Awaited<ReturnType<typeof stageStats>>>;
+}
+
+async function runBaseline(
+  redisInfo: PrivateRedis,
+  admin: Redis,
+  o: Options,
+  mode: BaselineMode,
+): Promise<BaselineResult> {
+  const cfg: BaselineChildConfig = {
+    url: redisInfo.url,
+    prefix: `{bench-baseline-${mode}-${process.pid}}`,
+    mode,
+    partitions: o.partitions,
+    concurrency: o.partitions,
+  };
+  const done: Array<[string, number, number]> = [];
+  const procs: ChildProcess[] = [];
+  try {
+    for (let w = 0; w < o.workers; w++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--baseline-child'], {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_BASELINE: JSON.stringify(cfg) },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+      children.add(child);
+      procs.push(child);
+      let output = '';
+      const keep = (d: Buffer) => {
+        output = (output + d.toString()).slice(-20_000);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      await new Promise<void>((res, rej) => {
+        const timer = setTimeout(
+          () => rej(new Error(`baseline worker not ready in 180 s:\n${output}`)),
+          180_000,
+        );
+        child.on('message', (msg: { type: string; items?: Array<[string, number, number]> }) => {
+          if (msg.type === 'ready') {
+            clearTimeout(timer);
+            res();
+          } else if (msg.type === 'done' && msg.items) done.push(...msg.items);
+        });
+        child.once('exit', (code) => rej(new Error(`baseline worker exited (${code}):\n${output}`)));
+      });
+    }
+
+    const connection = new Redis(redisInfo.url);
+    const inQueues = inNames(cfg).map(
+      (name) => new Queue(name, { connection, prefix: cfg.prefix, defaultJobOptions: KEEP }),
+    );
+    // The bus sets a global concurrency on every queue; the single queue gets `partitions`, the same total.
+    const outQueues = outNames(cfg).map((name) => new Queue(name, { connection, prefix: cfg.prefix }));
+    await Promise.all(
+      [...inQueues, ...outQueues].map((q) => q.setGlobalConcurrency(mode === 'single' ? cfg.concurrency : 1)),
+    );
+
+    const produce = async (phase: string, total: number) => {
+      const starts: number[] = [];
+      await Promise.all(
+        Array.from({ length: o.conversations }, async (_, c) => {
+          const conversationId = randomUUID();
+          const queue = inQueues[
+            mode === 'single' ? 0 : partitionOf('web', conversationId, o.partitions)
+          ] as Queue;
+          const share = Math.floor(total / o.conversations) + (c < total % o.conversations ? 1 : 0);
+          for (let m = 0; m < share; m++) {
+            const messageId = randomUUID();
+            const t0 = Date.now();
+            starts.push(t0);
+            const data: BaselineJob = {
+              channel: 'web',
+              messageId,
+              conversationId,
+              senderId: DEMO_LOGINS[c % DEMO_LOGINS.length] as string,
+              text: TEXTS[(c * 7 + m * 3) % TEXTS.length] as string,
+              at: new Date(t0).toISOString(),
+              phase,
+              t0,
+            };
+            await queue.add('turn', data, { jobId: safeJobId(`web-${messageId}`) });
+          }
+        }),
+      );
+      return { firstAdd: minOf(starts), lastAdd: Date.now() };
+    };
+    const waitFor = async (phase: string, total: number) => {
+      const deadline = Date.now() + o.timeoutMs;
+      for (;;) {
+        const n = done.filter((d) => d[0] === phase).length;
+        if (n >= total) return;
+        if (Date.now() > deadline)
+          throw new Error(`baseline ${mode}: ${total - n} of ${total} jobs unfinished`);
+        await sleep(20);
+      }
+    };
+
+    progress(`baseline ${mode}: warm-up`);
+    await produce('warmup', o.warmup);
+    await waitFor('warmup', o.warmup);
+    const cpuBefore = procs.map((p) => cpuSecondsOf(p.pid));
+    const redisBefore = cpuSecondsOf(redisInfo.pid);
+    const benchBefore = process.cpuUsage();
+    const countersBefore = await redisCounters(admin);
+    progress(`baseline ${mode}: load`);
+    const { firstAdd, lastAdd } = await produce('load', o.messages);
+    await waitFor('load', o.messages);
+    const countersAfter = await redisCounters(admin);
+    const load = done.filter((d) => d[0] === 'load');
+    const last = maxOf(load.map((d) => d[2]));
+    const durationMs = last - firstAdd;
+    const benchCpu = process.cpuUsage(benchBefore);
+    const result: BaselineResult = {
+      messagesPerSecond: Math.round(o.messages / (durationMs / 1000)),
+      latencyMs: percentiles(load.map((d) => d[2] - d[1])),
+      durationMs,
+      addsPerSecond: Math.round(o.messages / ((lastAdd - firstAdd) / 1000)),
+      cpuSeconds: {
+        workers: sumDiff(
+          procs.map((p) => cpuSecondsOf(p.pid)),
+          cpuBefore,
+        ),
+        redis: diff(cpuSecondsOf(redisInfo.pid), redisBefore),
+        producers: round((benchCpu.user + benchCpu.system) / 1e6, 2),
+      },
+      redis: redisDiff(countersBefore, countersAfter, o.messages),
+      stages: {
+        inbound: await stageStats(admin, cfg.prefix, 'in*', firstAdd),
+        outbound: await stageStats(admin, cfg.prefix, 'out*', firstAdd),
+      },
+    };
+    await Promise.all([...inQueues, ...outQueues].map((q) => q.close()));
+    await connection.quit();
+    return result;
+  } finally {
+    await Promise.all(procs.map((p) => stopChild(p, 'SIGTERM', 10_000)));
+  }
+}
+
+const diff = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : round(a - b, 2);
+function sumDiff(after: Array<number | undefined>, before: Array<number | undefined>) {
+  let s = 0;
+  for (const [i, a] of after.entries()) {
+    const d = diff(a, before[i]);
+    if (d === undefined) return undefined;
+    s += d;
+  }
+  return round(s, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+interface Options {
+  messages: number;
+  conversations: number;
+  workers: number;
+  partitions: number;
+  warmup: number;
+  timeoutMs: number;
+  skipBaseline: boolean;
+  cpuProf: string | undefined;
+  /** Tree whose src/main.ts the web and worker processes run (A/B runs of a change); default this repo. */
+  appRoot: string;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '5000' },
+      conversations: { type: 'string', default: '200' },
+      workers: { type: 'string', default: '2' },
+      partitions: { type: 'string', default: '16' },
+      warmup: { type: 'string', default: '300' },
+      timeout: { type: 'string', default: '120' },
+      'skip-baseline': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      'app-root': { type: 'string' },
+    },
+  });
+  const int = (name: string, v: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} must be an integer >= ${min} (got "${v}")`);
+    return n;
+  };
+  const o: Options = {
+    messages: int('messages', values.messages, 1),
+    conversations: int('conversations', values.conversations, 1),
+    workers: int('workers', values.workers, 1),
+    partitions: int('partitions', values.partitions, 1),
+    warmup: int('warmup', values.warmup, 1),
+    timeoutMs: int('timeout', values.timeout, 1) * 1000,
+    skipBaseline: values['skip-baseline'],
+    cpuProf: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
+    appRoot: resolve(values['app-root'] ?? ROOT),
+  };
+  o.conversations = Math.min(o.conversations, o.messages);
+  verbose = values.verbose;
+  return o;
+}
+
+async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
+  const prefix = `bench-pipeline-${process.pid}-${Date.now().toString(36)}`;
+  const env = {
+    REDIS_URL: redisInfo.url,
+    REDIS_KEY_PREFIX: prefix,
+    INBOUND_PARTITIONS: String(o.partitions),
+    LOG_LEVEL: 'warn',
+  };
+  // One folder per process: node writes one profile per thread (main and tsx's loader thread).
+  const profArgs = (name: string) => {
+    if (!o.cpuProf) return [];
+    const dir = join(o.cpuProf, name);
+    mkdirSync(dir, { recursive: true });
+    return ['--cpu-prof', '--cpu-prof-dir', dir];
+  };
+  const roles: RoleProcess[] = [];
+  try {
+    const [web, ...workers] = await Promise.all([
+      startRole('web', o.appRoot, env, profArgs('web')),
+      ...Array.from({ length: o.workers }, (_, i) =>
+        startRole('worker', o.appRoot, env, profArgs(`worker${i}`)),
+      ),
+    ]);
+    roles.push(web as RoleProcess, ...workers);
+    const port = (web as RoleProcess).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: o.conversations });
+    const conversations = await openConversations(agent, port, o.conversations);
+
+    progress(
+      `pipeline: web pid ${web?.child.pid}, worker pids ${workers.map((w) => w.child.pid).join(' ')}; warm-up`,
+    );
+    const warm = await drive(agent, port, conversations, o.warmup, 1);
+    await collectReceipts(
+      admin,
+      prefix,
+      warm.sent.map((s) => s.id),
+      o.timeoutMs,
+      'warm-up',
+    );
+
+    const pids = { web: web?.child.pid, workers: workers.map((w) => w.child.pid), redis: redisInfo.pid };
+    const cpuBefore = {
+      web: cpuSecondsOf(pids.web),
+      workers: pids.workers.map(cpuSecondsOf),
+      redis: cpuSecondsOf(pids.redis),
+    };
+    const sysBefore = [pids.web, ...pids.workers].map(syscallsOf);
+    const benchBefore = process.cpuUsage();
+    const countersBefore = await redisCounters(admin);
+
+    progress('pipeline: load');
+    const ids: string[] = [];
+    const loadStart = Date.now();
+    const load = await drive(agent, port, conversations, o.messages, 2);
+    for (const s of load.sent) ids.push(s.id);
+    const postsDone = Date.now();
+    progress('pipeline: all POSTs accepted, waiting for receipts');
+    const receipts = await collectReceipts(admin, prefix, ids, o.timeoutMs, 'load');
+    const benchCpu = process.cpuUsage(benchBefore);
+    const countersAfter = await redisCounters(admin);
+    const sysAfter = [pids.web, ...pids.workers].map(syscallsOf);
+    const perMessage = (from: number, to: number, key: 'r' | 'w') => {
+      let sum = 0;
+      for (let i = from; i < to; i++) {
+        const a = sysAfter[i];
+        const b = sysBefore[i];
+        if (!a || !b) return undefined;
+        sum += a[key] - b[key];
+      }
+      return round(sum / o.messages, 1);
+    };
+    const cpuAfter = {
+      web: cpuSecondsOf(pids.web),
+      workers: pids.workers.map(cpuSecondsOf),
+      redis: cpuSecondsOf(pids.redis),
+    };
+    agent.destroy();
+
+    const firstPost = minOf(load.sent.map((s) => s.sentAt));
+    const lastReceipt = maxOf(receipts.values());
+    const durationMs = lastReceipt - firstPost;
+    const e2e = load.sent.map((s) => (receipts.get(s.id) as number) - s.sentAt);
+    const afterAccept = load.sent.map((s) => (receipts.get(s.id) as number) - s.acceptedAt);
+    const accept = load.sent.map((s) => s.acceptedAt - s.sentAt);
+    const result = {
+      messagesPerSecond: Math.round(o.messages / (durationMs / 1000)),
+      latencyMs: percentiles(e2e),
+      latencyFrom:
+        'client clock just before the POST is written -> r0 receipt `at` (worker clock, same host)',
+      latencyFromAcceptMs: percentiles(afterAccept),
+      postMs: percentiles(accept),
+      postsPerSecond: Math.round(o.messages / ((postsDone - loadStart) / 1000)),
+      durationMs,
+      httpRetries: load.retries,
+      cpuSeconds: {
+        web: diff(cpuAfter.web, cpuBefore.web),
+        workers: sumDiff(cpuAfter.workers, cpuBefore.workers),
+        redis: diff(cpuAfter.redis, cpuBefore.redis),
+        bench: round((benchCpu.user + benchCpu.system) / 1e6, 2),
+      },
+      /** read/write system calls per message (sockets: Redis and HTTP), from /proc/<pid>/io. */
+      syscallsPerMessage: {
+        web: { read: perMessage(0, 1, 'r'), write: perMessage(0, 1, 'w') },
+        workers: { read: perMessage(1, sysAfter.length, 'r'), write: perMessage(1, sysAfter.length, 'w') },
+      },
+      redis: redisDiff(countersBefore, countersAfter, o.messages),
+      stages: {
+        inbound: await stageStats(admin, `{${prefix}}`, 'inbound-*', loadStart),
+        outbound: await stageStats(admin, `{${prefix}}`, 'outbound-web-*', loadStart),
+      },
+    };
+    return result;
+  } catch (err) {
+    const logs = roles
+      .filter((r) => r.output().trim())
+      .map((r) => `--- ${r.role} (pid ${r.child.pid}) ---\n${r.output().slice(-3000)}`)
+      .join('\n');
+    if (err instanceof Error && logs) err.message += `\n${logs}`;
+    throw err;
+  } finally {
+    // SIGTERM: graceful, so that --cpu-prof profiles are written.
+    await Promise.all(roles.map((r) => r.stop()));
+  }
+}
+
+async function main() {
+  const o = options();
+  const redisInfo = await startRedis();
+  const admin = new Redis(redisInfo.url);
+  cleanups.push(() => void admin.disconnect());
+  const pipeline = await runPipeline(redisInfo, admin, o);
+  let baseline: Record<string, unknown> | undefined;
+  let best: number | undefined;
+  if (!o.skipBaseline) {
+    const partitioned = await runBaseline(redisInfo, admin, o, 'partitioned');
+    const single = await runBaseline(redisInfo, admin, o, 'single');
+    const chosen = partitioned.messagesPerSecond >= single.messagesPerSecond ? 'partitioned' : 'single';
+    best = Math.max(partitioned.messagesPerSecond, single.messagesPerSecond);
+    baseline = {
+      description:
+        `Bare BullMQ, same Redis, ${o.workers} worker process(es) (as many as the pipeline), no Skolebro code. ` +
+        `The bench process runs ${o.conversations} producers (one per conversation, like the web chat's conversations), ` +
+        `each adding its share of ${o.messages} jobs one at a time with Queue.add (awaited, no addBulk), ` +
+        `jobId derived from a message id, the bus's job options (removeOnComplete age 3600/count 1000, attempts 1), ` +
+        'a payload shaped like an InboundJob. Stage 1 (inbound) adds one outbound job (jobId from the reply id, ' +
+        'payload shaped like an OutboundJob) and returns; stage 2 (outbound) notes Date.now() and returns: two hops, ' +
+        'like inbound -> outbound, without dedup markers, state, NLU, zod or store writes. ' +
+        `"partitioned": ${o.partitions} inbound queues + ${OUTBOUND_PARTITIONS} outbound queues, global concurrency 1 and ` +
+        'worker concurrency 1 each, jobs routed by the same FNV hash of the conversation (the bus topology); ' +
+        `"single": one inbound and one outbound queue, global concurrency ${o.partitions}, worker concurrency ` +
+        `${o.partitions} per process. Latency: add() called -> stage-2 processor ran. messagesPerSecond is the faster variant.`,
+      messagesPerSecond: best,
+      chosen,
+      partitioned,
+      single,
+    };
+  }
+  const ratio = best ? round(pipeline.messagesPerSecond / best, 3) : null;
+  const out = {
+    bench: 'pipeline',
+    messages: o.messages,
+    conversations: o.conversations,
+    workers: o.workers,
+    partitions: o.partitions,
+    warmup: o.warmup,
+    ...(o.appRoot !== ROOT ? { appRoot: o.appRoot } : {}),
+    pipeline,
+    baseline: baseline ?? null,
+    ratio,
+    targets: {
+      messagesPerSecond: TARGET_MPS,
+      ratio: TARGET_RATIO,
+      met: {
+        messagesPerSecond: pipeline.messagesPerSecond >= TARGET_MPS,
+        ratio: ratio === null ? null : ratio >= TARGET_RATIO,
+      },
+    },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      node: process.version,
+      redis: (await redisCounters(admin)).version,
+      loadavg1m: round(loadavg()[0] ?? 0, 2),
+      ...(o.cpuProf ? { cpuProfiles: o.cpuProf } : {}),
+    },
+  };
+  console.log(JSON.stringify(out, null, 2));
+}
+
+async function cleanup() {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch {
+      // keep going: the rest must still be stopped
+    }
+  }
+  cleanups.length = 0;
+}
+
+if (process.argv.includes('--baseline-child')) {
+  await baselineChild();
+} else {
+  process.once('SIGINT', () => {
+    void cleanup().then(() => process.exit(130));
+  });
+  try {
+    await main();
+  } catch (err) {
+    console.error(`bench/pipeline: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
