@@ -123,13 +123,15 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
       close: async () => {},
     };
   }
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: false });
+  // Auto-pipelining sends the many small commands of concurrent turns in shared writes.
+  const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true });
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection'));
   const bus = new BullJobBus(
     redis,
     {
       prefix: `{${config.REDIS_KEY_PREFIX}}`,
       partitions: config.INBOUND_PARTITIONS,
+      outboundPartitions: config.OUTBOUND_PARTITIONS,
       lockDurationMs: config.QUEUE_LOCK_MS,
       stalledIntervalMs: config.QUEUE_LOCK_MS,
     },

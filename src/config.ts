@@ -27,6 +27,8 @@ export const configSchema = z
       .default('skolebro'),
     /** Inbound queue partitions; one conversation always maps to one partition. Change only with queues drained. */
     INBOUND_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(16),
+    /** Outbound queue partitions per channel: how many sends per channel can be in flight at once. */
+    OUTBOUND_PARTITIONS: z.coerce.number().int().min(1).max(256).default(16),
     /**
      * How long a worker holds a job; a worker that dies mid-job has its job taken up
      * again after about this long. Shorter means faster recovery and more Redis traffic.

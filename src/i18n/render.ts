@@ -117,6 +117,22 @@ function intlLocale(lang: string): string {
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
+/** Building a DateTimeFormat costs far more than using one; a reply formats several dates. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale}|${JSON.stringify(options)}`;
+  let format = formats.get(key);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat(locale, { timeZone: ZONE, ...options });
+    } catch {
+      format = new Intl.DateTimeFormat('nb-NO', { timeZone: ZONE, ...options });
+    }
+    formats.set(key, format);
+  }
+  return format;
+}
+
 /** Formats an ISO date, a date-time, or a comma-separated list of dates in the reader's language. */
 function formatDates(lang: string, value: string, style?: Intl.DateTimeFormatOptions): string {
   const parts = value.split(',');
@@ -132,11 +148,7 @@ function formatDates(lang: string, value: string, style?: Intl.DateTimeFormatOpt
         year: 'numeric',
         ...(hasTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : {}),
       };
-      try {
-        return new Intl.DateTimeFormat(intlLocale(lang), { timeZone: ZONE, ...options }).format(date);
-      } catch {
-        return new Intl.DateTimeFormat('nb-NO', { timeZone: ZONE, ...options }).format(date);
-      }
+      return dateFormat(intlLocale(lang), options).format(date);
     })
     .join(', ');
 }

@@ -29,6 +29,9 @@ export class MemoryStore implements Store {
   async saveState(key: string, json: string) {
     this.states.set(key, json);
   }
+  async loadTurn(key: string, messageId: string) {
+    return { done: await this.isDone(key, messageId), state: this.states.get(key) ?? null };
+  }
   async isDone(key: string, messageId: string) {
     return this.done.has(`${key}\n${messageId}`);
   }

@@ -91,6 +91,8 @@ export interface StoredReceipt {
 export interface Store {
   loadState(conversationKey: string): Promise<string | null>;
   saveState(conversationKey: string, json: string): Promise<void>;
+  /** The conversation's state, and whether this message's turn was committed already, in one read. */
+  loadTurn(conversationKey: string, messageId: string): Promise<{ done: boolean; state: string | null }>;
   /** Whether this message's turn was committed already (a redelivery after a crash or a retry). */
   isDone(conversationKey: string, messageId: string): Promise<boolean>;
   /** Saves the state a turn produced and marks its message done, atomically. */
