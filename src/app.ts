@@ -13,6 +13,7 @@ import {
 import { MemoryTeamsState, RedisTeamsState, teamsAdapter, teamsSettings } from '../adapters/teams/index.ts';
 import { webAdapter } from '../adapters/web/index.ts';
 import { DEFAULT_SCHOOL_HOURS, parseSchoolHours } from '../dialogs/relay.ts';
+import { createBroadcasts } from './broadcast/index.ts';
 import type { ChannelAdapter } from './channels.ts';
 import type { Config } from './config.ts';
 import { type DirectoryReader, MemoryDirectory } from './directory/directory.ts';
@@ -180,7 +181,21 @@ export async function createApp(
   const { redis, bus, store, directory, demo, ready, collect, close } = backbone(config, data, log, metrics);
   const people = config.WEB_DEMO_SIGNIN ? await demo() : { parents: [], staff: [] };
   const translator = createTranslator(config, { ...(redis ? { redis } : {}), metrics, log });
+  const adapters: ChannelAdapter[] = [];
+  // Reads `adapters` when used, so channels added below count.
+  const broadcasts = createBroadcasts({
+    config,
+    redis,
+    bus,
+    store,
+    data,
+    translator,
+    adapters,
+    log,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const web = webAdapter({
+    broadcasts: broadcasts.service,
     bus,
     store,
     directory,
@@ -190,7 +205,7 @@ export async function createApp(
     demoPeople: people.parents,
     ...(opts.now ? { now: opts.now } : {}),
   });
-  const adapters: ChannelAdapter[] = [web];
+  adapters.push(web);
   const sms = smsSettings(config);
   if (sms) {
     const keyPrefix = `${config.REDIS_KEY_PREFIX}:`;
@@ -212,6 +227,7 @@ export async function createApp(
             ...(r.platformMessageId ? { platformMessageId: r.platformMessageId } : {}),
             ...(r.error ? { error: r.error } : {}),
           });
+          await broadcasts.onReceipt(r);
         },
         languageOf: async (phone) => (await directory.identify('sms', phone)).preferredLang,
         log: log.child({ channel: 'sms' }),
@@ -263,6 +279,7 @@ export async function createApp(
     log,
     metrics,
     translator,
+    broadcasts: broadcasts.hooks,
     codes: redis ? new RedisOneTimeCodes(redis, `${config.REDIS_KEY_PREFIX}:`) : new MemoryOneTimeCodes(),
     staffChannels: new Set(
       adapters.map((a) => a.name).filter((n): n is 'slack' | 'teams' => n === 'slack' || n === 'teams'),

@@ -16,6 +16,8 @@ const USAGE = `usage: skolebro <command>
   import DIR          load a school-data folder into Redis (REDIS_URL); --dry-run, --prune, --json
   queues              queue depths, failed jobs and dead letters (REDIS_URL); --json, --limit N
   demo-data           write a synthetic district: --guardians N [--schools S] [--seed X] --out DIR
+  broadcast           send an announcement as a staff member (REDIS_URL): --as LOGIN (--class ID | --trinn N |
+                      --school ID) --text "..." [--preview] [--send-at ISO] [--json]
 `;
 
 async function main() {
@@ -38,6 +40,10 @@ async function main() {
     case 'demo-data': {
       const { demoDataCommand, parseDemoDataArgs } = await import('./cli/demo-data.ts');
       return demoDataCommand(parseDemoDataArgs(rest));
+    }
+    case 'broadcast': {
+      const { broadcastCommand, parseBroadcastArgs } = await import('./cli/broadcast.ts');
+      return broadcastCommand(parseBroadcastArgs(rest));
     }
     default:
       process.stderr.write(USAGE);

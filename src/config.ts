@@ -4,6 +4,7 @@ import { checkSlackConfig, slackConfigShape } from '../adapters/slack/config.ts'
 import { checkSmsConfig, smsConfigShape } from '../adapters/sms/config.ts';
 import { checkTeamsConfig, teamsConfigShape } from '../adapters/teams/config.ts';
 import { parseSchoolHours } from '../dialogs/relay.ts';
+import { broadcastConfigShape } from './broadcast/config.ts';
 import { translatorEnvShape } from './translation/config.ts';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -60,6 +61,7 @@ export const configSchema = z
     ...translatorEnvShape,
     ...smsConfigShape,
     ...slackConfigShape,
+    ...broadcastConfigShape,
     ...teamsConfigShape,
     /** Largest request body accepted, in bytes. */
     BODY_LIMIT_BYTES: z.coerce

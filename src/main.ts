@@ -11,11 +11,14 @@ import { createLogger } from './log.ts';
 async function main() {
   const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
   const role = values.role as Role;
-  if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')} (got "${values.role}")`);
+  if (!ROLES.includes(role))
+    throw new Error(`--role must be one of ${ROLES.join(', ')} (got "${values.role}")`);
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   if (role !== 'all' && !config.REDIS_URL) {
-    throw new Error(`--role ${role} needs REDIS_URL: separate web and worker processes share work through Redis`);
+    throw new Error(
+      `--role ${role} needs REDIS_URL: separate web and worker processes share work through Redis`,
+    );
   }
   const started = Date.now();
   const app = await createApp(config, undefined, { log, role });

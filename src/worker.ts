@@ -1,4 +1,5 @@
 import { codeIn } from '../dialogs/verify.ts';
+import type { BroadcastHooks } from './broadcast/hooks.ts';
 import type { ChannelAdapter } from './channels.ts';
 import type { DirectoryReader } from './directory/directory.ts';
 import type { OneTimeCodes } from './directory/verification.ts';
@@ -11,7 +12,14 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Nlu } from './nlu/index.ts';
 import type { JobBus, JobHandlers } from './queue/bus.ts';
-import { type InboundJob, inboundJob, type OutboundJob, outboundJob, timerJob } from './queue/jobs.ts';
+import {
+  anyTimerJob,
+  broadcastJob,
+  type InboundJob,
+  inboundJob,
+  type OutboundJob,
+  outboundJob,
+} from './queue/jobs.ts';
 import { escalationDue, fromStaff, type RelayDeps, toStaff } from './relay.ts';
 import type { Store } from './store/store.ts';
 
@@ -27,6 +35,8 @@ export interface WorkerDeps extends RelayDeps {
   metrics?: Metrics;
   /** One-time codes that link a new channel account to a guardian. */
   codes: OneTimeCodes;
+  /** Broadcasts (src/broadcast/): fan-out, timers and delivery tracking. Unset: none run here. */
+  broadcasts?: BroadcastHooks;
   now?: () => Date;
 }
 
@@ -42,7 +52,17 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       return job.thread ? fromStaff(deps, { ...job, thread: job.thread }) : handleTurn(deps, job);
     },
     outbound: async (raw) => deliver(deps, outboundJob.parse(raw)),
-    timer: async (raw) => escalationDue(deps, timerJob.parse(raw)),
+    timer: async (raw) => {
+      const job = anyTimerJob.parse(raw);
+      if (job.kind === 'escalation') return escalationDue(deps, job);
+      // Looked up per job, not at start: the broadcast hooks may be attached after the handlers.
+      if (!deps.broadcasts) throw new Error('a broadcast timer came, but broadcasts are not set up');
+      return deps.broadcasts.timer(job);
+    },
+    broadcast: async (raw) => {
+      if (!deps.broadcasts) throw new Error('a broadcast came, but broadcasts are not set up');
+      return deps.broadcasts.fanOut(broadcastJob.parse(raw));
+    },
   };
 }
 
@@ -55,11 +75,20 @@ async function deliver(deps: WorkerDeps, job: OutboundJob): Promise<void> {
   // What remains is the crash between the platform accepting and this receipt being
   // written; there a send can repeat, and only the channel's own dedup can catch it.
   const earlier = await deps.store.receipt(job.replyId);
-  if (earlier && earlier.status !== 'failed') return;
+  if (earlier && earlier.status !== 'failed') {
+    // Broadcast hook: catches the tracking up after a crash between the receipt and it.
+    if (job.broadcast) await deps.broadcasts?.afterSend(job, { status: earlier.status });
+    return;
+  }
+  // Broadcast hook: a cancelled announcement, or a try already overtaken (fallback), is not sent.
+  const tracked = job.broadcast ? deps.broadcasts : undefined;
+  if (tracked && !(await tracked.beforeSend(job))) return;
+  let status: 'sent' | 'delivered' | 'failed';
   try {
     const receipt = await adapter.send(job);
     await deps.store.recordReceipt({ ...receipt, channel: job.channel, at: at() });
     deps.metrics?.sends.inc({ channel: job.channel, status: receipt.status });
+    status = receipt.status;
   } catch (err) {
     if (isRetryable(err)) throw err;
     const error = err instanceof SkolebroError ? err.code : 'error';
@@ -71,17 +100,20 @@ async function deliver(deps: WorkerDeps, job: OutboundJob): Promise<void> {
       at: at(),
     });
     deps.metrics?.sends.inc({ channel: job.channel, status: 'failed' });
+    // Broadcast hook: the guardian's next registered channel is tried.
+    await tracked?.afterSend(job, { status: 'failed', error });
     throw err;
   }
+  await tracked?.afterSend(job, { status });
 }
 
 export async function handleTurn(deps: WorkerDeps, job: InboundJob): Promise<void> {
   const { store, directory, nlu, log } = deps;
   const conversationKey = `${job.channel}:${job.conversationId}`;
   // A redelivery of a committed turn (worker killed after the commit, before the ack).
-  if (await store.isDone(conversationKey, job.messageId)) return;
+  const { done, state: stored } = await store.loadTurn(conversationKey, job.messageId);
+  if (done) return;
   let person = await identify(deps, job);
-  const stored = await store.loadState(conversationKey);
   const state = stored ? restore(stored) : initialState(person.preferredLang ?? null);
   const analysis = nlu.analyze(job.text, state.lang ?? person.preferredLang);
   const verification = await checkCode(deps, job, state);

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { BroadcastService } from '../../src/broadcast/service.ts';
 import type { ChannelAdapter } from '../../src/channels.ts';
 import type { DirectoryReader } from '../../src/directory/directory.ts';
 import type { LanguageInfo } from '../../src/i18n/locales.ts';
@@ -45,6 +46,8 @@ const sessionParams = z.object({ session: z.uuid() });
 const afterQuery = z.object({ after: z.coerce.number().int().nonnegative().default(0) });
 
 export interface WebAdapterDeps {
+  /** Broadcast API (adapters/web/broadcast.ts); unset: not mounted. */
+  broadcasts?: BroadcastService;
   bus: JobBus;
   store: Store;
   directory: DirectoryReader;

@@ -112,6 +112,7 @@ const canon = {
     slackId: s.slackId,
     teamsId: s.teamsId,
     webLogin: s.webLogin,
+    fauScope: s.fauScope,
   }),
   guardians: (g: Guardian) => ({
     id: g.id,

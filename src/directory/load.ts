@@ -58,6 +58,15 @@ const rows = {
     slack_id: optional,
     teams_id: optional,
     web_login: optional,
+    /** Optional column: an FAU member's broadcast scope(s): `school`, `trinn:3`, `class:<id>`. */
+    fau_scope: z.preprocess(
+      (v) => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : v),
+      z
+        .array(
+          z.string().regex(/^(school|trinn:\d{1,2}|class:\S+)$/, 'fau_scope: school, trinn:N or class:<id>'),
+        )
+        .optional(),
+    ),
   }),
   guardians: z.object({
     id: z.string().min(1),
@@ -165,6 +174,7 @@ export function loadDirectoryFolder(dir: string): DirectoryData {
       slackId: s.slack_id,
       teamsId: s.teams_id,
       webLogin: s.web_login,
+      ...(s.fau_scope?.length ? { fauScope: s.fau_scope } : {}),
     })),
     guardians: parsed.guardians.map((g) => ({
       id: g.id,
@@ -253,6 +263,8 @@ function checkReferences(r: Rows, problems: string[], rejected: Set<string>): vo
   for (const s of r.staff) {
     check('staff.csv', s.id, 'school_id', s.school_id, schools);
     for (const c of s.class_ids) check('staff.csv', s.id, 'class_ids', c, classes);
+    for (const scope of s.fau_scope ?? [])
+      if (scope.startsWith('class:')) check('staff.csv', s.id, 'fau_scope', scope.slice(6), classes);
   }
   for (const g of r.guardians) check('guardians.csv', g.id, 'school_id', g.school_id, schools);
   for (const p of r.pupils) {

@@ -38,6 +38,11 @@ export interface Staff extends Identities {
   roles: StaffRole[];
   classIds: string[];
   preferredLang: string;
+  /**
+   * For an FAU member: what they may broadcast to, each `school`, `trinn:<n>` or
+   * `class:<class id>` (staff.csv `fau_scope`, space-separated). Unset: nothing.
+   */
+  fauScope?: string[];
 }
 
 export interface Guardian extends Identities {

@@ -4,12 +4,14 @@ import { z } from 'zod';
 import { ErrorCode, isRetryable, PermanentError, retryAfterOf, SkolebroError } from '../errors.ts';
 import type { JobBus, JobHandlers } from './bus.ts';
 import {
+  type AnyTimerJob,
+  anyTimerJob,
+  type BroadcastJob,
+  broadcastJob,
   type InboundJob,
   inboundJob,
   type OutboundJob,
   outboundJob,
-  type TimerJob,
-  timerJob,
 } from './jobs.ts';
 
 export type Channel = InboundJob['channel'];
@@ -91,6 +93,8 @@ export interface QueueStats {
 export const inboundQueueName = (partition: number) => `inbound-${partition}`;
 export const outboundQueueName = (channel: Channel, partition = 0) => `outbound-${channel}-${partition}`;
 export const TIMER_QUEUE = 'timers';
+/** Broadcast fan-outs (src/broadcast/); not partitioned: each job is one announcement. */
+export const BROADCAST_QUEUE = 'broadcast';
 export const deadLetterKey = (prefix: string) => `${prefix}:dead-letter`;
 
 /**
@@ -159,10 +163,12 @@ export class BullJobBus implements JobBus {
   private readonly inbound: Queue[];
   private readonly outbound: Map<Channel, Queue[]>;
   private readonly timers: Queue;
+  private readonly broadcasts: Queue;
   private readonly workers: Worker[] = [];
   private workerTemplate: Redis | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly connection: Redis,
@@ -183,6 +189,11 @@ export class BullJobBus implements JobBus {
       this.queue(inboundQueueName(i), { ...keep, attempts: 1 }),
     );
     this.timers = this.queue(TIMER_QUEUE, {
+      ...keep,
+      attempts: this.opts.attempts,
+      backoff: { type: 'exponential', delay: this.opts.outboundBackoffMs },
+    });
+    this.broadcasts = this.queue(BROADCAST_QUEUE, {
       ...keep,
       attempts: this.opts.attempts,
       backoff: { type: 'exponential', delay: this.opts.outboundBackoffMs },
@@ -213,8 +224,56 @@ export class BullJobBus implements JobBus {
     await this.addOnce(queue, 'send', valid, outboundJobId(valid), 'outbound');
   }
 
-  async schedule(job: TimerJob, delayMs: number): Promise<void> {
-    const valid = this.validate(timerJob, job, 'timer');
+  /** Adds a broadcast fan-out once per announcement id. */
+  async enqueueBroadcast(job: BroadcastJob): Promise<void> {
+    const valid = this.validate(broadcastJob, job, 'broadcast');
+    await this.addOnce(this.broadcasts, 'fan-out', valid, safeJobId(`broadcast-${valid.id}`), 'broadcast');
+  }
+
+  /**
+   * Validates every job, then adds the ones not seen before with one `addBulk` per
+   * partition queue (ids as `enqueueOutbound` derives them, so a redone batch adds
+   * nothing). Markers are set after the add, as in `addOnce`.
+   */
+  async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}): Promise<number> {
+    if (this.closed) throw new Error('job bus is closed');
+    const valid = jobs.map((j) => this.validate(outboundJob, j, 'outbound'));
+    if (valid.length === 0) return 0;
+    const ids = valid.map((j) => outboundJobId(j));
+    const marker = (id: string) => `${this.opts.prefix}:seen:outbound:${id}`;
+    const seen = this.connection.pipeline();
+    for (const id of ids) seen.exists(marker(id));
+    const exists = (await seen.exec()) ?? [];
+    const byQueue = new Map<
+      Queue,
+      Array<{ name: string; data: OutboundJob; opts: { jobId: string; delay?: number } }>
+    >();
+    const fresh: string[] = [];
+    valid.forEach((job, i) => {
+      if (exists[i]?.[1] === 1) return;
+      const id = ids[i] as string;
+      const partition = partitionOf(job.channel, job.conversationId, this.opts.outboundPartitions);
+      const queue = (this.outbound.get(job.channel) as Queue[])[partition] as Queue;
+      const list = byQueue.get(queue) ?? [];
+      list.push({
+        name: 'send',
+        data: job,
+        opts: { jobId: id, ...(opts.delayMs && opts.delayMs > 0 ? { delay: opts.delayMs } : {}) },
+      });
+      byQueue.set(queue, list);
+      fresh.push(id);
+    });
+    await Promise.all([...byQueue].map(([queue, list]) => queue.addBulk(list)));
+    if (fresh.length > 0) {
+      const mark = this.connection.pipeline();
+      for (const id of fresh) mark.set(marker(id), '1', 'EX', this.opts.dedupWindowSeconds, 'NX');
+      await mark.exec();
+    }
+    return fresh.length;
+  }
+
+  async schedule(job: AnyTimerJob, delayMs: number): Promise<void> {
+    const valid = this.validate(anyTimerJob, job, 'timer');
     if (this.closed) throw new Error('job bus is closed');
     // BullMQ ignores an add whose id exists, so a redone turn schedules nothing new.
     await this.timers.add(valid.kind, valid, {
@@ -228,11 +287,16 @@ export class BullJobBus implements JobBus {
    * `waitUntilReady()` resolves when every worker is connected and taking jobs.
    */
   start(handlers: JobHandlers): void {
-    if (this.closed) throw new Error('job bus is closed');
+    if (this.closed || this.closing) throw new Error('job bus is closed');
     if (this.starting) throw new Error('job bus already started');
     // ioredis' default of 20 retries per command would make a worker's blocking
     // fetch fail during a Redis restart; BullMQ requires null and duplicates this template.
-    const template = this.connection.duplicate({ maxRetriesPerRequest: null, lazyConnect: true });
+    // Blocking fetches must not hold up other commands in an auto-pipeline.
+    const template = this.connection.duplicate({
+      maxRetriesPerRequest: null,
+      lazyConnect: true,
+      enableAutoPipelining: false,
+    });
     this.workerTemplate = template;
     const common = {
       connection: template,
@@ -260,7 +324,7 @@ export class BullJobBus implements JobBus {
       new Worker(
         TIMER_QUEUE,
         async (job) => {
-          const due = await this.parseOrDeadLetter(timerJob, job);
+          const due = await this.parseOrDeadLetter(anyTimerJob, job);
           try {
             await handlers.timer(due);
           } catch (err) {
@@ -271,6 +335,26 @@ export class BullJobBus implements JobBus {
       ),
       'timer',
     );
+    const fanOut = handlers.broadcast?.bind(handlers);
+    if (fanOut) {
+      // Concurrency 2: one long fan-out does not hold back the next announcement. A worker
+      // killed mid-fan-out leaves the job to the stalled check; the handler resumes at its cursor.
+      this.watch(
+        new Worker(
+          BROADCAST_QUEUE,
+          async (job) => {
+            const run = await this.parseOrDeadLetter(broadcastJob, job);
+            try {
+              await fanOut(run);
+            } catch (err) {
+              throw isRetryable(err) ? err : unrecoverable(err);
+            }
+          },
+          { ...common, concurrency: 2 },
+        ),
+        'broadcast',
+      );
+    }
     this.starting = (async () => {
       // Global concurrency and rate limits live in the queue's meta in Redis, so they bind every process.
       await Promise.all([...this.inbound, ...this.outboundQueues()].map((q) => q.setGlobalConcurrency(1)));
@@ -296,11 +380,19 @@ export class BullJobBus implements JobBus {
 
   /** Stops taking jobs, lets in-flight jobs finish, then closes queues. Leaves `connection` open. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     await this.starting?.catch(() => {});
+    // Jobs still running may enqueue their replies and timers: the queues stay open
+    // until every worker has finished its in-flight job.
     await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.inbound, ...this.outboundQueues(), this.timers].map((q) => q.close()));
+    this.closed = true;
+    await Promise.all(
+      [...this.inbound, ...this.outboundQueues(), this.timers, this.broadcasts].map((q) => q.close()),
+    );
     this.workerTemplate?.disconnect();
   }
 
@@ -315,7 +407,7 @@ export class BullJobBus implements JobBus {
 
   /** Redis answers and every worker is running (none closed or paused by an error). */
   async healthy(): Promise<boolean> {
-    if (this.closed) return false;
+    if (this.closed || this.closing) return false;
     await this.connection.ping();
     return this.workers.every((w) => w.isRunning());
   }

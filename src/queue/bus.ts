@@ -1,9 +1,11 @@
-import type { InboundJob, OutboundJob, TimerJob } from './jobs.ts';
+import type { AnyTimerJob, BroadcastJob, InboundJob, OutboundJob } from './jobs.ts';
 
 export interface JobHandlers {
   inbound(job: InboundJob): Promise<void>;
   outbound(job: OutboundJob): Promise<void>;
-  timer(job: TimerJob): Promise<void>;
+  timer(job: AnyTimerJob): Promise<void>;
+  /** A broadcast's fan-out (src/broadcast/). Without it, no broadcast worker runs in this process. */
+  broadcast?(job: BroadcastJob): Promise<void>;
 }
 
 /**
@@ -16,7 +18,14 @@ export interface JobBus {
   enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }>;
   enqueueOutbound(job: OutboundJob): Promise<void>;
   /** Runs `job` once, about `delayMs` from now; a second schedule of the same id is ignored. */
-  schedule(job: TimerJob, delayMs: number): Promise<void>;
+  schedule(job: AnyTimerJob, delayMs: number): Promise<void>;
+  /** A broadcast's fan-out, once per announcement id (a repeat is ignored while the first is known). */
+  enqueueBroadcast(job: BroadcastJob): Promise<void>;
+  /**
+   * Many outbound jobs at once (a broadcast batch), each under its reply id: an id seen
+   * before adds nothing. `delayMs` holds them back (SMS quiet hours). Returns how many were new.
+   */
+  enqueueOutboundBulk(jobs: readonly OutboundJob[], opts?: { delayMs?: number }): Promise<number>;
   start(handlers: JobHandlers): void;
   close(): Promise<void>;
 }
@@ -46,7 +55,29 @@ export class InProcessBus implements JobBus {
     this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
   }
 
-  async schedule(job: TimerJob, delayMs: number) {
+  async enqueueBroadcast(job: BroadcastJob) {
+    if (!this.remember(`broadcast:${job.id}`)) return;
+    this.run(`broadcast:${job.id}`, () => this.handlers?.broadcast?.(job), 'broadcast');
+  }
+
+  async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}) {
+    let added = 0;
+    for (const job of jobs) {
+      if (!this.remember(`out:${job.replyId}`)) continue;
+      added++;
+      const go = () =>
+        this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
+      if (!opts.delayMs) go();
+      else {
+        const timer = setTimeout(go, opts.delayMs);
+        timer.unref();
+        this.timers.add(timer);
+      }
+    }
+    return added;
+  }
+
+  async schedule(job: AnyTimerJob, delayMs: number) {
     if (!this.remember(`timer:${job.kind}:${job.id}`)) return;
     const timer = setTimeout(
       () => this.run(`timer:${job.id}`, () => this.handlers?.timer(job), 'timer'),

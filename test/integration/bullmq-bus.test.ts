@@ -391,6 +391,8 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
       inbound: async () => {
         started = true;
         await sleep(300);
+        // A turn finishing during shutdown still gets its reply onto the queue.
+        await bus.enqueueOutbound(reply('sms:slow:r0'));
         finished = true;
       },
     });

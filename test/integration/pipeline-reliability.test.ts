@@ -15,7 +15,7 @@ import { ROOT } from '../helpers/world.ts';
  */
 
 const PARTITIONS = 8;
-/** The bus default: a worker has at most this many web sends in flight. */
+/** A worker has at most this many web sends in flight. */
 const OUTBOUND_PARTITIONS = 4;
 let server: TestRedis;
 let redis: Redis;
@@ -37,6 +37,7 @@ function envFor(prefix: string) {
     REDIS_URL: server.url,
     REDIS_KEY_PREFIX: prefix,
     INBOUND_PARTITIONS: String(PARTITIONS),
+    OUTBOUND_PARTITIONS: String(OUTBOUND_PARTITIONS),
     // A killed worker's job is taken up again after about this long.
     QUEUE_LOCK_MS: '2000',
     // The register as a district runs it: imported into Redis, read by every process.
@@ -160,7 +161,11 @@ async function expectExactlyOnceInOrder(
   }
   // Only a send in flight when a worker died can repeat: at most one per outbound partition.
   expect(resent).toBeLessThanOrEqual(maxResent);
-  const stats = await queueStats(redis, { prefix: `{${prefix}}`, partitions: PARTITIONS });
+  const stats = await queueStats(redis, {
+    prefix: `{${prefix}}`,
+    partitions: PARTITIONS,
+    outboundPartitions: OUTBOUND_PARTITIONS,
+  });
   const total = (k: 'waiting' | 'active' | 'delayed' | 'failed') =>
     stats.queues.reduce((n, q) => n + q[k], 0);
   expect({ waiting: total('waiting'), active: total('active'), failed: total('failed') }).toEqual({
@@ -206,6 +211,32 @@ describe('the pipeline through Redis, web and worker processes', () => {
     const histories = await allAnswered(client, conversations, 120_000);
     await expectExactlyOnceInOrder(prefix, conversations, histories, OUTBOUND_PARTITIONS);
     expect(worker.output()).not.toMatch(/"level":50/);
+  }, 240_000);
+
+  it('finishes in-flight turns on SIGTERM and exits cleanly; a new worker carries on', async () => {
+    const prefix = uniquePrefix('term');
+    const web = await start('web', prefix);
+    let worker = await start('worker', prefix);
+    const client = new WebClient(() => web.url);
+    const conversations = await openConversations(client, 20);
+    let sent = 0;
+    let replaced: Promise<void> | undefined;
+    await stream(client, conversations, 10, () => {
+      sent++;
+      if (sent === 80) {
+        replaced = (async () => {
+          const exited = new Promise<number | null>((resolve) =>
+            worker.child.once('exit', (code) => resolve(code)),
+          );
+          await worker.stop('SIGTERM');
+          expect(await exited).toBe(0);
+          worker = await start('worker', prefix);
+        })();
+      }
+    });
+    await replaced;
+    const histories = await allAnswered(client, conversations, 120_000);
+    await expectExactlyOnceInOrder(prefix, conversations, histories);
   }, 240_000);
 
   it('loses nothing when Redis restarts (AOF on) mid-stream', async () => {

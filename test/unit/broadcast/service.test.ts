@@ -1,0 +1,186 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemoryAudience } from '../../../src/broadcast/audience.ts';
+import { BroadcastService } from '../../../src/broadcast/service.ts';
+import { MemoryBroadcastStore } from '../../../src/broadcast/store.ts';
+import { textsFrom } from '../../../src/broadcast/texts.ts';
+import { DirectoryImportError, loadDirectoryFolder } from '../../../src/directory/load.ts';
+import type { DirectoryData, Guardian, Pupil } from '../../../src/directory/model.ts';
+import { createLogger } from '../../../src/log.ts';
+import type { JobBus } from '../../../src/queue/bus.ts';
+import type { AnyTimerJob, OutboundJob } from '../../../src/queue/jobs.ts';
+import { NoTranslator } from '../../../src/translation/none.ts';
+import { ROOT } from '../../helpers/world.ts';
+
+/** A bus that records jobs, keeps ids like BullMQ (a repeat adds nothing), and can fail once on demand. */
+class RecordingBus implements JobBus {
+  readonly outbound = new Map<string, OutboundJob>();
+  readonly timers: AnyTimerJob[] = [];
+  broadcasts = 0;
+  failOnBulk: number | undefined;
+  private bulks = 0;
+  async enqueueInbound() {
+    return { duplicate: false };
+  }
+  async enqueueOutbound(job: OutboundJob) {
+    this.outbound.set(job.replyId, job);
+  }
+  async enqueueOutboundBulk(jobs: readonly OutboundJob[]) {
+    this.bulks++;
+    // Half the batch is added, then the "worker dies".
+    if (this.bulks === this.failOnBulk) {
+      for (const job of jobs.slice(0, jobs.length / 2)) this.outbound.set(job.replyId, job);
+      throw new Error('killed');
+    }
+    let added = 0;
+    for (const job of jobs) {
+      if (this.outbound.has(job.replyId)) continue;
+      this.outbound.set(job.replyId, job);
+      added++;
+    }
+    return added;
+  }
+  async enqueueBroadcast() {
+    this.broadcasts++;
+  }
+  async schedule(job: AnyTimerJob) {
+    this.timers.push(job);
+  }
+  start() {}
+  async close() {}
+}
+
+function school(guardians: number): DirectoryData {
+  const gs: Guardian[] = Array.from({ length: guardians }, (_, i) => ({
+    id: `g${i}`,
+    schoolId: 's',
+    name: `G${i}`,
+    preferredLang: ['nb', 'so', 'ar'][i % 3] as string,
+    phone: `+4791${String(i).padStart(6, '0')}`,
+  }));
+  const pupils: Pupil[] = Array.from({ length: guardians / 2 }, (_, i) => ({
+    id: `p${i}`,
+    schoolId: 's',
+    firstName: 'P',
+    lastName: 'L',
+    classId: i % 2 ? 's-1a' : 's-2a',
+    guardianIds: [`g${2 * i}`, `g${2 * i + 1}`],
+  }));
+  return {
+    schools: [{ id: 's', name: 'S', standard: 'oslo-2014', maxLeaveDays: 10 }],
+    classes: [
+      { id: 's-1a', schoolId: 's', trinn: 1, name: '1A' },
+      { id: 's-2a', schoolId: 's', trinn: 2, name: '2A' },
+    ],
+    staff: [{ id: 'r', schoolId: 's', name: 'R', roles: ['rektor'], classIds: [], preferredLang: 'nb' }],
+    guardians: gs,
+    pupils,
+    schoolCalendars: {},
+    classCalendars: {},
+  };
+}
+
+function service(data: DirectoryData, bus: RecordingBus, store = new MemoryBroadcastStore()) {
+  let n = 0;
+  return new BroadcastService({
+    store,
+    source: new MemoryAudience(data),
+    bus,
+    translator: new NoTranslator(),
+    channels: () => [
+      { name: 'sms', capabilities: { receipts: true } },
+      { name: 'web', capabilities: { receipts: false } },
+    ],
+    settings: { receiptTimeoutMs: 60_000, smsSegmentsPerSecond: 10, batch: 10, pricePerSegmentNok: 0.6 },
+    texts: textsFrom(new Map()),
+    log: createLogger('silent'),
+    now: () => new Date('2025-09-01T10:00:00Z'),
+    newId: () => `b${++n}`,
+  });
+}
+
+describe('the fan-out', () => {
+  it('resumes after a crash mid-batch: every guardian gets one job, none twice', async () => {
+    const data = school(100);
+    const bus = new RecordingBus();
+    const svc = service(data, bus);
+    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
+    const draft = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei' });
+    if (!draft.ok) throw new Error(draft.message);
+    await svc.send(rektor, draft.value.id);
+    expect(bus.broadcasts).toBe(1);
+    bus.failOnBulk = 4;
+    await expect(svc.fanOut({ id: draft.value.id })).rejects.toThrow('killed');
+    expect(bus.outbound.size).toBe(35); // three batches of 10, half of the fourth
+    await svc.fanOut({ id: draft.value.id });
+    await svc.fanOut({ id: draft.value.id }); // a redelivered job after completion adds nothing
+    expect([...bus.outbound.keys()].sort()).toEqual(
+      data.guardians.map((g) => `bc:${draft.value.id}:${g.id}:sms`).sort(),
+    );
+    expect(bus.timers.filter((t) => t.kind === 'broadcast-report')).toHaveLength(2);
+  });
+
+  it('a cancelled announcement fans out nothing, and a queued message of it is not sent', async () => {
+    const data = school(20);
+    const bus = new RecordingBus();
+    const svc = service(data, bus);
+    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
+    const draft = await svc.draft(rektor, { audience: { kind: 'trinn', id: '1' }, text: 'Hei' });
+    if (!draft.ok) throw new Error(draft.message);
+    await svc.send(rektor, draft.value.id);
+    await svc.fanOut({ id: draft.value.id });
+    const job = [...bus.outbound.values()][0] as OutboundJob;
+    expect(await svc.beforeSend(job)).toBe(true);
+    await svc.cancel(rektor, draft.value.id);
+    expect(await svc.beforeSend(job)).toBe(false);
+    const progress = await svc.progress(rektor, draft.value.id);
+    expect(progress.ok && progress.value.byStatus.cancelled).toBe(1);
+  });
+
+  it('moves a guardian to the web inbox when SMS fails, and ignores the repeated failure', async () => {
+    const data = school(2);
+    data.guardians[0] = { ...(data.guardians[0] as Guardian), webLogin: 'w0' };
+    const bus = new RecordingBus();
+    const svc = service(data, bus);
+    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
+    const draft = await svc.draft(rektor, { audience: { kind: 'class', id: 's-2a' }, text: 'Hei' });
+    if (!draft.ok) throw new Error(draft.message);
+    await svc.send(rektor, draft.value.id);
+    await svc.fanOut({ id: draft.value.id });
+    const sms = bus.outbound.get(`bc:${draft.value.id}:g0:sms`) as OutboundJob;
+    await svc.afterSend(sms, { status: 'failed', error: 'address_invalid' });
+    await svc.afterSend(sms, { status: 'failed', error: 'address_invalid' });
+    await svc.onReceipt({ replyId: sms.replyId, status: 'failed' });
+    const web = [...bus.outbound.values()].filter((j) => j.channel === 'web');
+    expect(web.map((j) => [j.conversationId, j.broadcast?.attempt])).toEqual([['inbox:w0', 1]]);
+    // g1 has no second channel: a failure leaves them failed and listed.
+    await svc.afterSend(bus.outbound.get(`bc:${draft.value.id}:g1:sms`) as OutboundJob, {
+      status: 'failed',
+      error: 'x',
+    });
+    const p = await svc.progress(rektor, draft.value.id);
+    if (!p.ok) throw new Error('no progress');
+    expect(p.value.byStatus).toEqual({ queued: 1, failed: 1 });
+    expect(p.value.notReached.map((r) => r.guardianId)).toEqual(['g1']);
+  });
+});
+
+describe('staff.csv fau_scope', () => {
+  it('is optional, read as a list, and checked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fau-'));
+    cpSync(join(ROOT, 'examples/demo-school'), dir, { recursive: true });
+    expect(loadDirectoryFolder(dir).staff.find((s) => s.id === 'f-nina')?.fauScope).toEqual([
+      'class:bjerkedalen-3a',
+    ]);
+    const file = join(dir, 'staff.csv');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('class:bjerkedalen-3a', 'class:nowhere trinn:x'));
+    expect(() => loadDirectoryFolder(dir)).toThrow(DirectoryImportError);
+    try {
+      loadDirectoryFolder(dir);
+    } catch (err) {
+      expect((err as DirectoryImportError).problems.join('\n')).toMatch(/fau_scope/);
+    }
+  });
+});
