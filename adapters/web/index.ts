@@ -25,6 +25,10 @@ const STATIC: Record<string, string> = {
   '/staff.js': 'staff.js',
   '/staff.css': 'staff.css',
   '/staff-texts.json': 'staff-texts.json',
+  '/broadcast': 'broadcast.html',
+  '/broadcast.js': 'broadcast.js',
+  '/broadcast.css': 'broadcast.css',
+  '/broadcast-texts.json': 'broadcast-texts.json',
 };
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',

@@ -1,5 +1,5 @@
 import type { OptOuts } from '../../adapters/sms/opt-outs.ts';
-import type { Staff } from '../directory/model.ts';
+import type { ClassGroup, Staff } from '../directory/model.ts';
 import type { Logger } from '../log.ts';
 import type { JobBus } from '../queue/bus.ts';
 import type { BroadcastJob, BroadcastTimerJob, OutboundJob } from '../queue/jobs.ts';
@@ -125,6 +125,11 @@ export class BroadcastService implements BroadcastHooks {
         .filter((c) => c.capabilities.receipts)
         .map((c) => c.name),
     );
+  }
+
+  /** A school's classes, for the audience picker (what a sender may address is `mayBroadcast`'s). */
+  async classes(schoolId: string): Promise<ClassGroup[]> {
+    return this.deps.source.classes(schoolId);
   }
 
   /** The staff record of a signed-in staff member. */

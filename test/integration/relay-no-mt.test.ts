@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Thread, ThreadEntry } from '../../src/store/store.ts';
 import type { App } from '../../src/app.ts';
+import type { Thread, ThreadEntry } from '../../src/store/store.ts';
 import { startApp } from '../helpers/app.ts';
 import { type ChatMessage, sleep, WebClient } from '../helpers/processes.ts';
 
