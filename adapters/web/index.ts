@@ -47,7 +47,10 @@ const messageBody = z
   })
   .strict();
 const sessionParams = z.object({ session: z.uuid() });
-const afterQuery = z.object({ after: z.coerce.number().int().nonnegative().default(0) });
+const afterQuery = z.object({
+  after: z.coerce.number().int().nonnegative().default(0),
+  inboxAfter: z.coerce.number().int().nonnegative().default(0),
+});
 
 export interface WebAdapterDeps {
   /** Broadcast API (adapters/web/broadcast.ts); unset: not mounted. */
@@ -147,10 +150,18 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
         const params = parse(sessionParams, req.params, res);
         const query = params && parse(afterQuery, req.query, res);
         if (!params || !query) return;
-        if (!(await deps.store.linkedPerson('web-session', params.session))) {
+        const login = await deps.store.linkedPerson('web-session', params.session);
+        if (!login) {
           return res.code(404).send({ error: 'unknown_session', message: 'Start a new chat session.' });
         }
-        return { messages: await deps.store.messagesAfter(conversationKey(params.session), query.after) };
+        // Announcements reach a signed-in parent's web inbox (`inbox:<login>`), shown beside the chat.
+        const announcements = login.startsWith('anonymous:')
+          ? []
+          : await deps.store.messagesAfter(conversationKey(`inbox:${login}`), query.inboxAfter);
+        return {
+          messages: await deps.store.messagesAfter(conversationKey(params.session), query.after),
+          announcements,
+        };
       });
 
       mountStaffInbox(app, { ...deps, now });

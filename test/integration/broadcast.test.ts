@@ -434,6 +434,27 @@ describe('broadcasts without Redis (npm start: InProcessBus, memory store)', () 
         return all.every((m) => m.length === 1) ? all : undefined;
       });
       expect(inboxes.flat().map((m) => m.text)).toEqual(['Hei', 'Hei', 'Hei']);
+
+      // The parent's web chat shows it: announcements come with the chat's messages.
+      await local.server.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(local.server.server.address() as AddressInfo).port}`;
+      const session = (await (
+        await fetch(`${base}/api/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ login: 'amina' }),
+        })
+      ).json()) as { session: string };
+      const seen = (await (await fetch(`${base}/api/sessions/${session.session}/messages`)).json()) as {
+        announcements: Array<{ text: string; seq: number }>;
+      };
+      expect(seen.announcements.map((m) => m.text)).toEqual(['Hei']);
+      const later = (await (
+        await fetch(
+          `${base}/api/sessions/${session.session}/messages?inboxAfter=${seen.announcements[0]?.seq}`,
+        )
+      ).json()) as { announcements: unknown[] };
+      expect(later.announcements).toEqual([]);
     } finally {
       await local.close();
     }

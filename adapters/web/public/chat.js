@@ -1,6 +1,6 @@
 // Skolebro web chat: sign in as a demo parent, send messages, poll for replies.
 const $ = (id) => document.getElementById(id);
-const state = { session: null, after: 0, languages: [], polling: null };
+const state = { session: null, after: 0, inboxAfter: 0, languages: [], polling: null };
 const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku']);
 
 async function api(path, options = {}) {
@@ -48,6 +48,17 @@ function renderStaff(item, message) {
   item.append(toggle, quote);
 }
 
+function renderAnnouncement(message) {
+  const item = document.createElement('li');
+  item.className = 'msg bot announcement';
+  item.dataset.inboxSeq = message.seq;
+  if (message.lang) item.lang = message.lang;
+  item.dir = message.dir;
+  item.textContent = message.text;
+  $('log').append(item);
+  item.scrollIntoView({ block: 'end' });
+}
+
 function render(message) {
   const item = document.createElement('li');
   item.className = `msg ${message.from}`;
@@ -77,10 +88,17 @@ function render(message) {
 async function poll() {
   if (!state.session) return;
   try {
-    const { messages } = await api(`/api/sessions/${state.session}/messages?after=${state.after}`);
+    const { messages, announcements = [] } = await api(
+      `/api/sessions/${state.session}/messages?after=${state.after}&inboxAfter=${state.inboxAfter}`,
+    );
     for (const m of messages) {
       state.after = Math.max(state.after, m.seq);
       if (!document.querySelector(`[data-seq="${m.seq}"]`)) render(m);
+    }
+    // Announcements from the school arrive in the parent's inbox, not in this conversation.
+    for (const a of announcements) {
+      state.inboxAfter = Math.max(state.inboxAfter, a.seq);
+      if (!document.querySelector(`[data-inbox-seq="${a.seq}"]`)) renderAnnouncement(a);
     }
     $('status').textContent = '';
   } catch (err) {
