@@ -133,6 +133,9 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
       prefix: `{${config.REDIS_KEY_PREFIX}}`,
       partitions: config.INBOUND_PARTITIONS,
       outboundPartitions: config.OUTBOUND_PARTITIONS,
+      outbound: Object.fromEntries(
+        Object.entries(config.OUTBOUND_RATE_LIMITS).map(([channel, limiter]) => [channel, { limiter }]),
+      ),
       lockDurationMs: config.QUEUE_LOCK_MS,
       stalledIntervalMs: config.QUEUE_LOCK_MS,
     },

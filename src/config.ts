@@ -31,6 +31,34 @@ export const configSchema = z
     /** Outbound queue partitions per channel: how many sends per channel can be in flight at once. */
     OUTBOUND_PARTITIONS: z.coerce.number().int().min(1).max(256).default(16),
     /**
+     * Per-channel send rate across all workers, e.g. `sms=10/1s,teams=50/1s` (messages per
+     * window; windows in ms, s or min). A channel not named has no limiter: its 429s still
+     * pause it for their Retry-After.
+     */
+    OUTBOUND_RATE_LIMITS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const limits: Partial<Record<'web' | 'sms' | 'slack' | 'teams', { max: number; duration: number }>> =
+          {};
+        for (const part of v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)) {
+          const m = /^(web|sms|slack|teams)=(\d+)\/(\d*)(ms|s|min)$/.exec(part);
+          if (!m) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${part}": expected channel=max/window, e.g. sms=10/1s`,
+            });
+            return z.NEVER;
+          }
+          const unit = { ms: 1, s: 1000, min: 60_000 }[m[4] as 'ms' | 's' | 'min'];
+          limits[m[1] as 'sms'] = { max: Number(m[2]), duration: Number(m[3] || 1) * unit };
+        }
+        return limits;
+      }),
+    /**
      * How long a worker holds a job; a worker that dies mid-job has its job taken up
      * again after about this long. Shorter means faster recovery and more Redis traffic.
      */
