@@ -259,6 +259,7 @@ export async function createApp(
   }
   const slack = slackAdapterFromConfig(config, {
     bus,
+    broadcasts: broadcasts.service,
     ...(redis ? { redis } : {}),
     renderer,
     store,

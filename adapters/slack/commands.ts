@@ -8,6 +8,7 @@ import type { SlackTexts } from './texts.ts';
  * `/skolebro`: help for staff, and `/skolebro innboks`, the caller's threads waiting for
  * a reply. Answered in the command's own HTTP response (ephemeral: only the caller sees
  * it), so it may read Redis but never calls Slack, the translator or the NLU.
+ * `/skolebro kunngjøring` is in broadcast.ts and broadcast-flow.ts.
  */
 
 /** One thread of the inbox list. */
@@ -65,11 +66,17 @@ export function storeInbox(deps: {
 /** The ephemeral answer to a slash command, as mrkdwn-safe text. */
 export async function commandReply(
   command: SlashCommand,
-  ctx: { texts: SlackTexts; lang: string; inbox?: Inbox },
+  ctx: {
+    texts: SlackTexts;
+    lang: string;
+    inbox?: Inbox;
+    /** The help to give instead of `slack.help` (with broadcasts on: one that names `/skolebro kunngjøring`). */
+    help?: string;
+  },
 ): Promise<{ response_type: 'ephemeral'; text: string }> {
   const { texts, lang } = ctx;
   const word = command.text.trim().toLowerCase().split(/\s+/)[0] ?? '';
-  let text = texts(lang, 'slack.help');
+  let text = ctx.help ?? texts(lang, 'slack.help');
   if (INBOX_WORDS.has(word) && ctx.inbox) {
     const items = await ctx.inbox(command.user_id);
     if (items === undefined) text = texts(lang, 'slack.inbox.notStaff');

@@ -27,6 +27,11 @@ export const slackConfigShape = {
    * member gets the notices in their own DM with the bot.
    */
   SLACK_STAFF_CHANNEL: optional(z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id like C0123ABCD')),
+  /**
+   * Seconds between checks of a broadcast's progress message (`/skolebro kunngjøring`);
+   * after 15 minutes it is checked once a minute. Default 5.
+   */
+  SLACK_BROADCAST_PROGRESS_SECONDS: optional(z.coerce.number().min(0.1).max(3600)),
 };
 
 const shapeSchema = z.object(slackConfigShape);
@@ -60,6 +65,8 @@ export interface SlackSettings {
   timeoutMs?: number;
   /** The slash command answered with help. Default `/skolebro`. */
   command?: string;
+  /** Between checks of a broadcast progress message, in ms. Default 5000. */
+  progressIntervalMs?: number;
 }
 
 /** The adapter's settings, or undefined when Slack is off (signing secret or bot token unset). */
@@ -70,5 +77,8 @@ export function slackSettings(c: SlackConfig): SlackSettings | undefined {
     botToken: c.SLACK_BOT_TOKEN,
     apiBaseUrl: c.SLACK_API_BASE_URL.endsWith('/') ? c.SLACK_API_BASE_URL : `${c.SLACK_API_BASE_URL}/`,
     ...(c.SLACK_STAFF_CHANNEL ? { staffChannel: c.SLACK_STAFF_CHANNEL } : {}),
+    ...(c.SLACK_BROADCAST_PROGRESS_SECONDS
+      ? { progressIntervalMs: Math.round(c.SLACK_BROADCAST_PROGRESS_SECONDS * 1000) }
+      : {}),
   };
 }

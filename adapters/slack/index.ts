@@ -10,6 +10,14 @@ import type { JobBus } from '../../src/queue/bus.ts';
 import type { OutboundJob } from '../../src/queue/jobs.ts';
 import type { Store } from '../../src/store/store.ts';
 import { LIMITS, renderReply, renderStaffNotice, type SlackMessage } from './blocks.ts';
+import {
+  BROADCAST_ACTION,
+  DEFAULT_LOCALES_DIR,
+  isBroadcastCommand,
+  loadBroadcastTexts,
+} from './broadcast.ts';
+import { type BroadcastApi, type SlackBroadcastDeps, slackBroadcasts } from './broadcast-flow.ts';
+import { MemoryProgressWatches, RedisProgressWatches } from './broadcast-watch.ts';
 import { commandReply, type Inbox, storeInbox } from './commands.ts';
 import { type SlackConfig, type SlackSettings, slackSettings } from './config.ts';
 import {
@@ -28,6 +36,21 @@ import { MemorySlackState, RedisSlackState, type SlackRef, type SlackState } fro
 import { type SlackTexts, slackTexts } from './texts.ts';
 
 export { renderReply, renderStaffNotice, type SlackMessage } from './blocks.ts';
+export {
+  BROADCAST_KEYS,
+  loadBroadcastTexts,
+  parseBroadcast,
+  renderPreview,
+  renderProgress,
+  type SlackBroadcastTexts,
+} from './broadcast.ts';
+export { type BroadcastApi, type SlackBroadcasts, slackBroadcasts } from './broadcast-flow.ts';
+export {
+  MemoryProgressWatches,
+  type ProgressWatch,
+  type ProgressWatches,
+  RedisProgressWatches,
+} from './broadcast-watch.ts';
 export { type Inbox, type InboxItem, storeInbox } from './commands.ts';
 export {
   checkSlackConfig,
@@ -57,6 +80,11 @@ export interface SlackAdapterDeps {
   inbox?: Inbox;
   /** The language of a Slack user (from the directory), for the command's answer. Default nb. */
   languageOf?: (slackUserId: string) => Promise<string | undefined>;
+  /**
+   * `/skolebro kunngjøring` (broadcast-flow.ts): the broadcast service, who is staff, the
+   * texts and the followed progress messages. Unset: the subcommand is not offered.
+   */
+  broadcasts?: Omit<SlackBroadcastDeps, 'api' | 'dm' | 'log' | 'now'>;
   /** Receives a failed receipt for each permanent send failure. Default: dropped. */
   onReceipt?: (receipt: DeliveryReceipt) => void | Promise<void>;
   /** The Web API; default: a WebClient at `settings.apiBaseUrl`. */
@@ -136,11 +164,38 @@ export function slackAdapter(deps: SlackAdapterDeps): ChannelAdapter {
     log?.debug({ eventId, route: route.kind, duplicate }, 'slack message enqueued');
   });
 
+  // Broadcasts: answered at once; the draft and the Slack messages follow the answer.
+  const broadcasts = deps.broadcasts
+    ? slackBroadcasts({
+        ...deps.broadcasts,
+        api,
+        dm: channelOf,
+        now,
+        ...(log ? { log } : {}),
+      })
+    : undefined;
+
   bolt.command(settings.command ?? DEFAULT_COMMAND, async ({ command, ack }) => {
     const cmd = command as unknown as SlashCommand;
+    if (broadcasts && isBroadcastCommand(cmd.text)) return void (await ack(await broadcasts.command(cmd)));
     const lang = (await deps.languageOf?.(cmd.user_id).catch(() => undefined)) ?? 'nb';
-    await ack(await commandReply(cmd, { texts, lang, ...(deps.inbox ? { inbox: deps.inbox } : {}) }));
+    await ack(
+      await commandReply(cmd, {
+        texts,
+        lang,
+        ...(deps.inbox ? { inbox: deps.inbox } : {}),
+        ...(broadcasts ? { help: broadcasts.help(lang) } : {}),
+      }),
+    );
   });
+
+  if (broadcasts) {
+    // Send / Avbryt under a preview: the service call now, the Slack messages after the answer.
+    bolt.action(BROADCAST_ACTION, async ({ ack, body, action }) => {
+      await ack();
+      await broadcasts.action(body as unknown as BlockActions, action);
+    });
+  }
 
   bolt.action(new RegExp(`^${CHOICE_ACTION}`), async ({ ack, body, action }) => {
     await ack();
@@ -243,6 +298,11 @@ export function slackAdapter(deps: SlackAdapterDeps): ChannelAdapter {
 
     async mount(app: FastifyInstance) {
       await receiver.mount(app);
+      if (broadcasts) {
+        // Processes that serve Slack follow the progress messages; the server's close stops it.
+        app.addHook('onClose', async () => broadcasts.stop());
+        broadcasts.start();
+      }
     },
 
     async send(job: OutboundJob): Promise<DeliveryReceipt> {
@@ -272,6 +332,8 @@ export function slackAdapter(deps: SlackAdapterDeps): ChannelAdapter {
 
 export interface SlackFromConfigDeps {
   bus: Pick<JobBus, 'enqueueInbound'>;
+  /** The broadcast service (src/broadcast/): offers `/skolebro kunngjøring` (with `directory`). */
+  broadcasts?: BroadcastApi;
   /** Redis for the adapter's state; without it, state is in memory (the demo). */
   redis?: Redis;
   /** The app's renderer: the `slack.*` texts come from locales/ through it. */
@@ -288,12 +350,30 @@ export interface SlackFromConfigDeps {
  * `<REDIS_KEY_PREFIX>:slack:`. Fails fast when nb or en lacks a `slack.*` text.
  */
 export function slackAdapterFromConfig(
-  config: SlackConfig & { REDIS_KEY_PREFIX: string },
+  config: SlackConfig & { REDIS_KEY_PREFIX: string; LOCALES_DIR?: string },
   deps: SlackFromConfigDeps,
 ): ChannelAdapter | undefined {
   const settings = slackSettings(config);
   if (!settings) return undefined;
   const { directory, store } = deps;
+  const service = deps.broadcasts;
+  const broadcasts: SlackAdapterDeps['broadcasts'] =
+    service && directory
+      ? {
+          service,
+          staffOf: async (user) => {
+            const person = await directory.identify('slack', user);
+            return person.kind === 'staff'
+              ? { id: person.id, ...(person.preferredLang ? { lang: person.preferredLang } : {}) }
+              : undefined;
+          },
+          texts: loadBroadcastTexts(config.LOCALES_DIR ?? DEFAULT_LOCALES_DIR),
+          watches: deps.redis
+            ? new RedisProgressWatches(deps.redis, `${config.REDIS_KEY_PREFIX}:`)
+            : new MemoryProgressWatches(deps.now),
+          ...(settings.progressIntervalMs ? { intervalMs: settings.progressIntervalMs } : {}),
+        }
+      : undefined;
   return slackAdapter({
     settings,
     bus: deps.bus,
@@ -305,6 +385,7 @@ export function slackAdapterFromConfig(
     ...(directory
       ? { languageOf: async (user: string) => (await directory.identify('slack', user)).preferredLang }
       : {}),
+    ...(broadcasts ? { broadcasts } : {}),
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });

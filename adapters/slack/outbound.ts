@@ -16,6 +16,8 @@ export interface SlackApi {
     blocks: Block[];
     threadTs?: string;
   }): Promise<{ channel: string; ts: string }>;
+  /** Replaces the text and blocks of a message the bot posted (chat.update). Throws classified errors. */
+  update(msg: { channel: string; ts: string; text: string; blocks: Block[] }): Promise<void>;
   /** The id of the DM channel between the bot and a user (opened if need be). */
   openDm(user: string): Promise<string>;
   /** The bot's own user and bot ids: a start-up check of the token. */
@@ -177,6 +179,15 @@ export function slackApi(opts: SlackApiOptions): SlackApi {
           throw new TransientError(ErrorCode.Unavailable, 'Slack chat.postMessage: answered without a ts');
         }
         return { channel: res.channel, ts: res.ts };
+      }),
+    update: (msg) =>
+      call('chat.update', async () => {
+        await client.chat.update({
+          channel: msg.channel,
+          ts: msg.ts,
+          text: msg.text,
+          blocks: msg.blocks,
+        });
       }),
     openDm: (user) =>
       call('conversations.open', async () => {
