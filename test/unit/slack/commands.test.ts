@@ -39,9 +39,9 @@ describe('commandReply', () => {
     const nb = await commandReply(command(), { texts, lang: 'nb' });
     expect(nb.response_type).toBe('ephemeral');
     expect(nb.text).toMatch(/^Skolebro i Slack:/);
-    expect(nb.text).toContain('senere versjon');
+    expect(nb.text).toContain('/skolebro kunngjøring');
     const en = await commandReply(command('what?'), { texts, lang: 'en' });
-    expect(en.text).toContain('later version');
+    expect(en.text).toContain('/skolebro kunngjøring');
   });
 
   it('lists the inbox for innboks, or explains it is for staff', async () => {
