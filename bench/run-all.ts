@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-for (const name of ['nlu', 'engine', 'pipeline']) {
+for (const name of ['nlu', 'engine', 'pipeline', 'webhooks', 'broadcast']) {
   process.stdout.write(`${JSON.stringify({ bench: name })}\n`);
   execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${name}.ts`)], {
     stdio: 'inherit',
