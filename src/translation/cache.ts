@@ -25,6 +25,8 @@ const entry = z.object({ text: z.string(), translated: z.boolean(), from: z.stri
  * Redis trouble degrades to no cache, never to a failed translation. Detection is passed through.
  */
 export class CachedTranslator implements Translator {
+  private readonly inflight = new Map<string, Promise<Translation>>();
+
   private readonly ttlSeconds: number;
 
   constructor(
@@ -67,11 +69,21 @@ export class CachedTranslator implements Translator {
     });
     if (found.size > 0) this.opts.metrics?.translatorRequests.inc({ outcome: 'cache_hit' }, found.size);
 
+    // A pair another call is already translating is waited for, not billed again
+    // (many drafts of the same announcement at once).
+    const waits: Promise<void>[] = [];
+    const todo = new Map<string, string[]>();
+    for (const text of uniqueTexts) {
+      for (const to of uniqueTargets) {
+        if (found.has(pair(text, to))) continue;
+        const pending = cacheable(text, to) ? this.inflight.get(this.key(text, to, from)) : undefined;
+        if (pending) waits.push(pending.then((t) => void found.set(pair(text, to), t)));
+        else todo.set(text, [...(todo.get(text) ?? []), to]);
+      }
+    }
     // Texts missing the same set of targets share one inner call.
     const groups = new Map<string, { texts: string[]; targets: string[] }>();
-    for (const text of uniqueTexts) {
-      const missing = uniqueTargets.filter((to) => !found.has(pair(text, to)));
-      if (missing.length === 0) continue;
+    for (const [text, missing] of todo) {
       const signature = JSON.stringify(missing);
       const group = groups.get(signature) ?? { texts: [], targets: missing };
       group.texts.push(text);
@@ -79,7 +91,27 @@ export class CachedTranslator implements Translator {
     }
     const fresh: { key: string; value: string }[] = [];
     for (const group of groups.values()) {
-      const translated = await this.inner.translateMany(group.texts, group.targets, from);
+      const call = this.inner.translateMany(group.texts, group.targets, from);
+      const keys: string[] = [];
+      group.texts.forEach((text, i) => {
+        group.targets.forEach((to, j) => {
+          if (!cacheable(text, to)) return;
+          const key = this.key(text, to, from);
+          keys.push(key);
+          const one = call.then(
+            (rows) => rows[i]?.[j] ?? { text, translated: false, from: from ?? 'und', to },
+          );
+          // Handled here too: a failure reaches the waiters, never the process as unhandled.
+          one.catch(() => {});
+          this.inflight.set(key, one);
+        });
+      });
+      let translated: Translation[][];
+      try {
+        translated = await call;
+      } finally {
+        for (const key of keys) this.inflight.delete(key);
+      }
       group.texts.forEach((text, i) => {
         group.targets.forEach((to, j) => {
           const t = translated[i]?.[j];
@@ -93,6 +125,7 @@ export class CachedTranslator implements Translator {
         });
       });
     }
+    await Promise.all(waits);
     await this.write(fresh);
 
     return texts.map((text) =>

@@ -329,6 +329,19 @@ describe('CachedTranslator over a private Redis', { timeout: 30_000 }, () => {
     expect(fake.stats.billedCharacters).toBe('Hei'.length + 'Ny tekst'.length * 2);
   });
 
+  it('bills a pair once when concurrent calls ask for it (many drafts of one announcement)', async () => {
+    const prefix = `${uniquePrefix('mt')}:`;
+    const shared = cached(prefix);
+    const text = 'Skolen er stengt fredag.';
+    // Schools with different language mixes draft the same text at the same moment.
+    const mixes = [['so', 'ar'], ['so', 'ur'], ['ar', 'ur', 'pl'], ['so'], ['pl', 'so']];
+    const results = await Promise.all(mixes.map((targets) => shared.translateMany([text], targets, 'nb')));
+    results.forEach((row, i) => {
+      expect(row[0]?.map((t) => t.text)).toEqual(mixes[i]?.map((to) => `[${to}] ${text}`));
+    });
+    expect(fake.stats.billedCharacters).toBe(text.length * 4);
+  });
+
   it('still translates when Redis is down', async () => {
     const down = new Redis({
       port: 1,
