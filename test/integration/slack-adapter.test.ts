@@ -588,7 +588,7 @@ describe('Slack slash command', () => {
     const body = (await res.json()) as { response_type: string; text: string };
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toContain('Svar i tråden på norsk');
-    expect(body.text).toContain('senere versjon');
+    expect(body.text).toContain('/skolebro kunngjøring');
     const english = (await (await command(JOHN, 'help')).json()) as { text: string };
     expect(english.text).toContain('Reply in the thread in Norwegian');
   });
