@@ -81,3 +81,19 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof Error && err.name === 'UnrecoverableError') return false;
   return true;
 }
+
+/**
+ * A Retry-After header as ms from `now`: delta-seconds (as platforms send them, fractions
+ * allowed) or an HTTP date. Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: Date | number = Date.now(),
+): number | undefined {
+  if (value == null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  const from = typeof now === 'number' ? now : now.getTime();
+  return Number.isNaN(date) ? undefined : Math.max(0, date - from);
+}

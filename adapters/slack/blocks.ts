@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { OutboundJob } from '../../src/queue/jobs.ts';
-import { splitText } from '../sms/split.ts';
+import { splitText } from '../../src/text.ts';
 
 /**
  * Replies and staff notices as Slack messages: Block Kit within Slack's limits, with a

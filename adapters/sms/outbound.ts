@@ -1,4 +1,10 @@
-import { ErrorCode, PermanentError, type SkolebroError, TransientError } from '../../src/errors.ts';
+import {
+  ErrorCode,
+  PermanentError,
+  parseRetryAfter,
+  type SkolebroError,
+  TransientError,
+} from '../../src/errors.ts';
 
 /**
  * The Messages REST API over plain fetch, at a configurable base URL. (The `twilio`
@@ -103,15 +109,6 @@ export function classifyFailure(
   return new PermanentError(ErrorCode.Config, `SMS API refused the request (${status})${detail}`, {
     context,
   });
-}
-
-/** Retry-After as ms from `now`: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: Date): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

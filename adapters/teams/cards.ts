@@ -1,5 +1,5 @@
 import type { OutboundJob } from '../../src/queue/jobs.ts';
-import { splitText } from '../sms/split.ts';
+import { splitText } from '../../src/text.ts';
 
 /**
  * Teams messages built from outbound jobs: plain text, Adaptive Cards with Action.Submit

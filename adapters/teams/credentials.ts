@@ -1,7 +1,6 @@
 import type { ConfigurationServiceClientCredentialFactory } from 'botbuilder';
 import { AppCredentials, AuthenticationConstants } from 'botframework-connector';
-import { ErrorCode, PermanentError, TransientError } from '../../src/errors.ts';
-import { parseRetryAfter } from '../sms/outbound.ts';
+import { ErrorCode, PermanentError, parseRetryAfter, TransientError } from '../../src/errors.ts';
 
 /** Bearer tokens for calls to the Bot Connector. */
 export interface TokenSource {

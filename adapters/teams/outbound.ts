@@ -1,5 +1,10 @@
-import { ErrorCode, PermanentError, type SkolebroError, TransientError } from '../../src/errors.ts';
-import { parseRetryAfter } from '../sms/outbound.ts';
+import {
+  ErrorCode,
+  PermanentError,
+  parseRetryAfter,
+  type SkolebroError,
+  TransientError,
+} from '../../src/errors.ts';
 import type { OutgoingMessage } from './cards.ts';
 import type { TokenSource } from './credentials.ts';
 

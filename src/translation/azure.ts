@@ -7,7 +7,7 @@ import createClient, {
   type TextTranslationClient,
 } from '@azure-rest/ai-translation-text';
 import { z } from 'zod';
-import { ErrorCode, PermanentError, TransientError } from '../errors.ts';
+import { ErrorCode, PermanentError, parseRetryAfter, TransientError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { DEFAULT_TRANSLATOR_ENDPOINT } from './config.ts';
@@ -456,15 +456,6 @@ function transportCause(err: unknown): Error {
 function normaliseCode(code: string | undefined): string | undefined {
   if (!code) return undefined;
   return code === 'no' || code === 'nn' ? 'nb' : code;
-}
-
-/** Seconds (as Azure sends) or an HTTP date; undefined if absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** No cause attached: a parse error quotes the body, which holds message text. */

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { checkSmsConfig, smsConfigSchema, smsSettings } from '../../../adapters/sms/config.ts';
 import { FakeTwilio } from '../../../adapters/sms/fake-twilio.ts';
 import { receiptFromStatus, statusQuery, twiml } from '../../../adapters/sms/inbound.ts';
-import { classifyFailure, parseRetryAfter } from '../../../adapters/sms/outbound.ts';
+import { classifyFailure } from '../../../adapters/sms/outbound.ts';
 import { MemorySmsState } from '../../../adapters/sms/state.ts';
 import { signedUrl, verifyTwilioSignature } from '../../../adapters/sms/verify.ts';
-import { ErrorCode, PermanentError, TransientError } from '../../../src/errors.ts';
+import { ErrorCode, PermanentError, parseRetryAfter, TransientError } from '../../../src/errors.ts';
 
 const NOW = new Date('2025-09-01T08:00:00Z');
 const SID = `SM${'a'.repeat(32)}`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { numberedOptions, optionNumber, renderSms, splitText } from '../../../adapters/sms/split.ts';
+import { numberedOptions, optionNumber, renderSms } from '../../../adapters/sms/split.ts';
+import { splitText } from '../../../src/text.ts';
 
 /** The words of a text, so splitting can be checked to lose and reorder nothing. */
 const words = (text: string | string[]) =>

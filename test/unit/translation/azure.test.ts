@@ -2,13 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, PermanentError, TransientError } from '../../../src/errors.ts';
+import { ErrorCode, PermanentError, parseRetryAfter, TransientError } from '../../../src/errors.ts';
 import { createMetrics, type Metrics } from '../../../src/metrics.ts';
 import {
   AzureTranslator,
   type AzureTranslatorOptions,
   LIMITS,
-  parseRetryAfter,
   planBatches,
   serviceBase,
 } from '../../../src/translation/azure.ts';
