@@ -55,7 +55,11 @@ export interface Announcement {
   text: string;
   /** Per target language, including `nb` (the original). */
   texts: Record<string, LangText>;
-  /** Characters sent to the Translator for this announcement: text length × languages machine-translated (a cache hit costs nothing). */
+  /**
+   * Text length × languages machine-translated: what this announcement costs without the
+   * cache. A language served from the cache is counted too; the real bill is the
+   * `skolebro_translator_characters_total` metric (X-metered-usage).
+   */
   billedCharacters: number;
   status: AnnouncementStatus;
   createdAt: string;
