@@ -39,7 +39,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { type AddressInfo, createConnection, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,10 +55,19 @@ import { applyImport, planImport } from '../src/directory/import.ts';
 import { loadDirectoryFolder } from '../src/directory/load.ts';
 import { BROADCAST_QUEUE, outboundQueueName, safeJobId } from '../src/queue/bullmq.ts';
 import { RedisStore } from '../src/store/redis.ts';
+import {
+  children,
+  cleanup,
+  cleanups,
+  cpuSecondsOf,
+  freePort,
+  round,
+  sleep,
+  startRedis,
+  stopChild,
+} from './lib.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-/** The machine's own Redis port: never started on, never touched. */
-const SYSTEM_PORT = 6379;
 const TARGET_FANOUT_SECONDS = 10;
 const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const SMS_TOKEN = 'bench-broadcast-token';
@@ -75,13 +84,11 @@ const SCRUB = /^(SLACK_|TEAMS_|MICROSOFT_|SMS_|TRANSLATOR_|BROADCAST_|REDIS_|DIR
 // ---------------------------------------------------------------------------------------------
 // Small helpers (as in bench/pipeline.ts)
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let verbose = false;
 const t00 = Date.now();
 const progress = (msg: string) => {
   if (verbose) process.stderr.write(`[broadcast +${((Date.now() - t00) / 1000).toFixed(1)}s] ${msg}\n`);
 };
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const seconds = (ms: number) => round(ms / 1000, 2);
 
 function percentiles(values: number[]) {
@@ -95,33 +102,6 @@ function share(key: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
   return hash / 2 ** 32;
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const server = createServer();
-      server.once('error', rej);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const p = typeof address === 'object' && address ? address.port : 0;
-        server.close(() => res(p));
-      });
-    });
-    if (port !== SYSTEM_PORT && port !== 0) return port;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSecondsOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
 }
 
 /** VmRSS and VmHWM of a process in MiB, from /proc/<pid>/status. */
@@ -145,96 +125,9 @@ function sumDiff(after: Array<number | undefined>, before: Array<number | undefi
 }
 
 /** Everything started here, stopped in reverse order on the way out, error or not. */
-const cleanups: Array<() => Promise<void> | void> = [];
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Private redis-server
-
-interface PrivateRedis {
-  url: string;
-  pid: number | undefined;
-}
-
-async function startRedis(): Promise<PrivateRedis> {
-  const dir = mkdtempSync(join(tmpdir(), 'skolebro-bench-redis-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (let tries = 3; ; tries--) {
-    const port = await freePort();
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.add(child);
-    let output = '';
-    const keep = (d: Buffer) => {
-      output = (output + d.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const died = new Promise<never>((_, rej) => {
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        rej(
-          err.code === 'ENOENT'
-            ? new Error(
-                'redis-server not found on PATH: the broadcast bench starts its own Redis; install Redis 7 (apt-get install redis-server)',
-              )
-            : err,
-        ),
-      );
-      child.once('exit', (code, signal) =>
-        rej(new Error(`redis-server on port ${port} exited (${code ?? signal}):\n${output}`)),
-      );
-    });
-    died.catch(() => {});
-    try {
-      await Promise.race([waitForPing(port, 10_000), died]);
-      cleanups.push(() => stopChild(child, 'SIGTERM', 5000));
-      progress(`redis-server on port ${port} (pid ${child.pid})`);
-      return { url: `redis://127.0.0.1:${port}`, pid: child.pid };
-    } catch (err) {
-      child.kill('SIGKILL');
-      if (tries <= 1 || !(err instanceof Error) || !err.message.includes('exited')) throw err;
-    }
-  }
-}
-
-async function waitForPing(port: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((res) => {
-      const socket = createConnection({ host: '127.0.0.1', port });
-      let reply = '';
-      const done = (v: boolean) => {
-        socket.destroy();
-        res(v);
-      };
-      socket.setTimeout(1000, () => done(false));
-      socket.once('error', () => done(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.on('data', (chunk) => {
-        reply += chunk.toString();
-        if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-      });
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
-}
 
 /** Counters of `INFO commandstats` and `INFO cpu`, to diff around a phase. */
 async function redisCounters(redis: Redis) {
@@ -529,7 +422,7 @@ async function main() {
   setup.loadSeconds = seconds(Date.now() - t);
   progress(`district: ${summary.guardians} guardians, ${summary.schools} schools, ${summary.pupils} pupils`);
 
-  const redisInfo = await startRedis();
+  const redisInfo = await startRedis(progress);
   const admin = new Redis(redisInfo.url);
   cleanups.push(() => void admin.disconnect());
   t = Date.now();
@@ -967,17 +860,6 @@ async function main() {
     },
   };
   console.log(JSON.stringify(out, null, 2));
-}
-
-async function cleanup() {
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch {
-      // keep going: the rest must still be stopped
-    }
-  }
-  cleanups.length = 0;
 }
 
 process.once('SIGINT', () => {

@@ -21,20 +21,29 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createConnection, createServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { partitionOf, safeJobId } from '../src/queue/bullmq.ts';
+import {
+  children,
+  cleanup,
+  cleanups,
+  cpuSecondsOf,
+  freePort,
+  type PrivateRedis,
+  round,
+  sleep,
+  startRedis,
+  stopChild,
+} from './lib.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const SELF = import.meta.filename;
-/** The machine's own Redis port: never started on, never touched. */
-const SYSTEM_PORT = 6379;
 /** Outbound partitions per channel in BullJobBus (its default; not configurable from the environment). */
 const OUTBOUND_PARTITIONS = 4;
 const TARGET_MPS = 1000;
@@ -94,13 +103,11 @@ const TEXTS = [
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let verbose = false;
 /** Progress on stderr with --verbose; stdout carries only the JSON. */
 const progress = (msg: string) => {
   if (verbose) process.stderr.write(`[pipeline ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 };
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 /** Smallest and largest of many numbers (Math.min(...xs) overflows the stack for large arrays). */
 const minOf = (xs: Iterable<number>) => {
   let m = Number.POSITIVE_INFINITY;
@@ -119,35 +126,6 @@ function percentiles(values: number[]) {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(s[s.length - 1] ?? 0) };
 }
 
-/** A port the kernel just handed out on loopback, never the system Redis port. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const server = createServer();
-      server.once('error', rej);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const p = typeof address === 'object' && address ? address.port : 0;
-        server.close(() => res(p));
-      });
-    });
-    if (port !== SYSTEM_PORT && port !== 0) return port;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined where there is no /proc. */
-function cpuSecondsOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5) (utime, stime), in clock ticks (USER_HZ = 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Read and write system calls a process has made so far (/proc/<pid>/io); undefined where unavailable. */
 function syscallsOf(pid: number | undefined): { r: number; w: number } | undefined {
   if (pid === undefined) return undefined;
@@ -161,97 +139,9 @@ function syscallsOf(pid: number | undefined): { r: number; w: number } | undefin
 }
 
 /** Everything started here, stopped in reverse order on the way out, error or not. */
-const cleanups: Array<() => Promise<void> | void> = [];
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Private redis-server
-
-interface PrivateRedis {
-  url: string;
-  port: number;
-  pid: number | undefined;
-}
-
-async function startRedis(): Promise<PrivateRedis> {
-  const dir = mkdtempSync(join(tmpdir(), 'skolebro-bench-redis-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (let tries = 3; ; tries--) {
-    const port = await freePort();
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.add(child);
-    let output = '';
-    const keep = (d: Buffer) => {
-      output = (output + d.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const died = new Promise<never>((_, rej) => {
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        rej(
-          err.code === 'ENOENT'
-            ? new Error(
-                'redis-server not found on PATH: the pipeline bench starts its own Redis; install Redis 7 (apt-get install redis-server)',
-              )
-            : err,
-        ),
-      );
-      child.once('exit', (code, signal) =>
-        rej(new Error(`redis-server on port ${port} exited (${code ?? signal}):\n${output}`)),
-      );
-    });
-    died.catch(() => {});
-    try {
-      await Promise.race([waitForPing(port, 10_000), died]);
-      cleanups.push(() => stopChild(child, 'SIGTERM', 5000));
-      progress(`redis-server on port ${port} (pid ${child.pid})`);
-      return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid };
-    } catch (err) {
-      child.kill('SIGKILL');
-      if (tries <= 1 || !(err instanceof Error) || !err.message.includes('exited')) throw err;
-    }
-  }
-}
-
-async function waitForPing(port: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((res) => {
-      const socket = createConnection({ host: '127.0.0.1', port });
-      let reply = '';
-      const done = (v: boolean) => {
-        socket.destroy();
-        res(v);
-      };
-      socket.setTimeout(1000, () => done(false));
-      socket.once('error', () => done(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.on('data', (chunk) => {
-        reply += chunk.toString();
-        if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-      });
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
-}
 
 /** Counters of `INFO commandstats` and `INFO cpu`, to diff around a phase. */
 async function redisCounters(redis: Redis) {
@@ -976,7 +866,7 @@ async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
 
 async function main() {
   const o = options();
-  const redisInfo = await startRedis();
+  const redisInfo = await startRedis(progress);
   const admin = new Redis(redisInfo.url);
   cleanups.push(() => void admin.disconnect());
   const pipeline = await runPipeline(redisInfo, admin, o);
@@ -1036,17 +926,6 @@ async function main() {
     },
   };
   console.log(JSON.stringify(out, null, 2));
-}
-
-async function cleanup() {
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch {
-      // keep going: the rest must still be stopped
-    }
-  }
-  cleanups.length = 0;
 }
 
 if (process.argv.includes('--baseline-child')) {

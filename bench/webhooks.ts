@@ -6,16 +6,15 @@
  *
  * Usage: npx tsx bench/webhooks.ts [--rate 500] [--duration 20] [--channels web,sms,slack]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import twilio from 'twilio';
 import { FakeConnector } from '../adapters/teams/fake-connector.ts';
+import { children, cleanup, cleanups, freePort, sleep, startRedis, stopChild } from './lib.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const PUBLIC = 'https://skolebro.example';
@@ -35,65 +34,12 @@ const rate = Number(values.rate);
 const duration = Number(values.duration);
 const channels = String(values.channels).split(',');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000) {
   const deadline = Date.now() + ms;
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`bench: ${what} did not come up in ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
-}
-
-const children: ChildProcess[] = [];
-const cleanups: Array<() => void> = [];
-function cleanup() {
-  for (const c of children) c.kill('SIGKILL');
-  for (const f of cleanups.splice(0)) f();
-}
-process.on('exit', cleanup);
-
-async function startRedis(): Promise<string> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'skolebro-bench-redis-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: 'ignore',
-    },
-  );
-  child.on('error', () => {
-    console.error('bench: redis-server not found on PATH (apt-get install redis-server)');
-    process.exit(1);
-  });
-  children.push(child);
-  const { Redis } = await import('ioredis');
-  await waitFor('redis-server', async () => {
-    const r = new Redis(port, '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    try {
-      await r.connect();
-      return (await r.ping()) === 'PONG';
-    } finally {
-      r.disconnect();
-    }
-  });
-  return `redis://127.0.0.1:${port}`;
 }
 
 const TEAMS_APP_ID = '00000000-0000-4000-8000-00000000be0c';
@@ -132,7 +78,8 @@ async function startWeb(redisUrl: string): Promise<string> {
         : {}),
     },
   });
-  children.push(child);
+  children.add(child);
+  cleanups.push(() => stopChild(child, 'SIGTERM', 5000));
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the web process', async () => (await fetch(`${url}/readyz`)).ok);
   return url;
@@ -265,8 +212,8 @@ async function load(channel: string, url: string) {
 }
 
 async function main() {
-  const redisUrl = await startRedis();
-  const url = await startWeb(redisUrl);
+  const redis = await startRedis();
+  const url = await startWeb(redis.url);
   const results = [];
   for (const channel of channels) results.push(await load(channel, url));
   console.log(
@@ -294,7 +241,7 @@ main()
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    cleanup();
+  .finally(async () => {
+    await cleanup();
     process.exit();
   });

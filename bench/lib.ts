@@ -1,0 +1,148 @@
+/**
+ * What every bench needs around the thing it measures: free loopback ports, a private
+ * redis-server (never the machine's own on 6379), child processes stopped on exit, CPU
+ * readings from /proc, and cleanup on success and on error alike.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The machine's own Redis port: never started on, never touched. */
+export const SYSTEM_PORT = 6379;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** A port the kernel just handed out on loopback, never the system Redis port. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const server = createServer();
+      server.once('error', rej);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        const p = typeof address === 'object' && address ? address.port : 0;
+        server.close(() => res(p));
+      });
+    });
+    if (port !== SYSTEM_PORT && port !== 0) return port;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined where there is no /proc. */
+export function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) (utime, stime), in clock ticks (USER_HZ = 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Undone in reverse order by `cleanup()`, on success and on error alike. */
+export const cleanups: Array<() => Promise<void> | void> = [];
+/** Killed when the bench exits, whatever the reason. */
+export const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  pid: number | undefined;
+}
+
+/** A redis-server of the bench's own on a free loopback port, stopped by `cleanup()`. */
+export async function startRedis(log: (msg: string) => void = () => {}): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'skolebro-bench-redis-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  for (let tries = 3; ; tries--) {
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.add(child);
+    let output = '';
+    const keep = (d: Buffer) => {
+      output = (output + d.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const died = new Promise<never>((_, rej) => {
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        rej(
+          err.code === 'ENOENT'
+            ? new Error(
+                'redis-server not found on PATH: the bench starts its own Redis; install Redis 7 (apt-get install redis-server)',
+              )
+            : err,
+        ),
+      );
+      child.once('exit', (code, signal) =>
+        rej(new Error(`redis-server on port ${port} exited (${code ?? signal}):\n${output}`)),
+      );
+    });
+    died.catch(() => {});
+    try {
+      await Promise.race([waitForPing(port, 10_000), died]);
+      cleanups.push(() => stopChild(child, 'SIGTERM', 5000));
+      log(`redis-server on port ${port} (pid ${child.pid})`);
+      return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid };
+    } catch (err) {
+      child.kill('SIGKILL');
+      if (tries <= 1 || !(err instanceof Error) || !err.message.includes('exited')) throw err;
+    }
+  }
+}
+
+export async function waitForPing(port: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((res) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      let reply = '';
+      const done = (v: boolean) => {
+        socket.destroy();
+        res(v);
+      };
+      socket.setTimeout(1000, () => done(false));
+      socket.once('error', () => done(false));
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.on('data', (chunk) => {
+        reply += chunk.toString();
+        if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      });
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+}
+
+export async function cleanup() {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch {
+      // keep going: the rest must still be stopped
+    }
+  }
+  cleanups.length = 0;
+}
