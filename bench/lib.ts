@@ -146,3 +146,104 @@ export async function cleanup() {
   }
   cleanups.length = 0;
 }
+
+export interface LoadRequest {
+  method: 'POST' | 'GET';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface OpenLoopResult {
+  sent: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+/**
+ * Open-loop load: requests leave at an even `rate` per second whether or not earlier
+ * ones have been answered, as webhooks from a platform do, over a pool of keep-alive
+ * connections. Each latency is measured from the moment its request was due, so a
+ * stalled server cannot hide its backlog (no coordinated omission). autocannon's
+ * `overallRate` instead fires all its connections in lock-step, which turns 500/s into
+ * bursts of 50 requests ten times a second.
+ */
+export async function openLoop(opts: {
+  url: string;
+  rate: number;
+  durationSeconds: number;
+  make: () => LoadRequest;
+  connections?: number;
+}): Promise<OpenLoopResult> {
+  const { request, Agent } = await import('node:http');
+  const target = new URL(opts.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections ?? 64 });
+  const latencies: number[] = [];
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const total = Math.round(opts.rate * opts.durationSeconds);
+  const interval = 1000 / opts.rate;
+  const start = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  const fire = (due: number) => {
+    const req = opts.make();
+    const done = new Promise<void>((resolve) => {
+      const r = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.path,
+          headers:
+            req.body === undefined
+              ? req.headers
+              : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+          agent,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            if (res.statusCode && res.statusCode < 300) ok++;
+            else non2xx++;
+            resolve();
+          });
+        },
+      );
+      r.on('error', () => {
+        errors++;
+        resolve();
+      });
+      r.end(req.body);
+    });
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  };
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    while (sent < total && start + sent * interval <= now) {
+      fire(start + sent * interval);
+      sent++;
+    }
+    await new Promise<void>((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  return {
+    sent,
+    ok,
+    non2xx,
+    errors,
+    requestsPerSecond: Math.round(sent / elapsed),
+    latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(latencies.at(-1) ?? 0) },
+  };
+}

@@ -127,8 +127,15 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
   // Auto-pipelining sends the many small commands of concurrent turns in shared writes.
   const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true });
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection'));
+  // BullMQ defines some sixty Lua commands on the connection it is given, and ioredis
+  // copies each of them onto every pipeline and MULTI made from that connection (tens of
+  // kilobytes each). The queues therefore get a connection of their own, so that the
+  // store's many small auto-pipelined batches stay cheap. For the same reason the queue
+  // connection does not auto-pipeline: an add is one script call, and `addBulk` makes its own pipeline.
+  const queueRedis = new Redis(config.REDIS_URL, { enableAutoPipelining: false });
+  queueRedis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection (queues)'));
   const bus = new BullJobBus(
-    redis,
+    queueRedis,
     {
       prefix: `{${config.REDIS_KEY_PREFIX}}`,
       partitions: config.INBOUND_PARTITIONS,
@@ -164,7 +171,7 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
       m.deadLetters.set(stats.deadLetter);
     },
     async close() {
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.all([redis, queueRedis].map((r) => r.quit().catch(() => r.disconnect())));
     },
   };
 }

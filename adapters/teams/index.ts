@@ -25,7 +25,7 @@ import {
 } from './inbound.ts';
 import { type ConnectorApi, createConversation, replyToActivity, sendToConversation } from './outbound.ts';
 import type { TeamsState } from './state.ts';
-import { authenticate, botAuthentication, credentialsFactory } from './verify.ts';
+import { botAuthentication, credentialsFactory, rememberingAuthentication } from './verify.ts';
 
 export type { TeamsLabels } from './cards.ts';
 export {
@@ -76,7 +76,7 @@ export function teamsAdapter(deps: TeamsAdapterDeps): ChannelAdapter {
   const maxChars = settings.maxChars ?? DEFAULT_MAX_CHARS;
   const labels: TeamsLabels = { ...DEFAULT_LABELS, ...deps.labels };
   const credentials = credentialsFactory(settings);
-  const auth = botAuthentication(settings, credentials);
+  const authenticate = rememberingAuthentication(botAuthentication(settings, credentials));
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const tokens: TokenSource = settings.loginUrl
     ? clientCredentialsTokens({
@@ -173,7 +173,6 @@ export function teamsAdapter(deps: TeamsAdapterDeps): ChannelAdapter {
         // Authenticated first, so that a stranger learns nothing about what we accept. The
         // SDK also checks the token's serviceurl claim against the activity's serviceUrl.
         const verdict = await authenticate(
-          auth,
           { channelId: 'msteams', ...(serviceUrl ? { serviceUrl } : {}) },
           req.headers.authorization,
         );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Activity,
   CallerIdConstants,
@@ -10,6 +11,7 @@ import {
   AuthenticationError,
   type BotFrameworkAuthentication,
 } from 'botframework-connector';
+import { LRUCache } from 'lru-cache';
 import type { TeamsSettings } from './config.ts';
 
 /** The channel service's token issuer; emulator and skill tokens (other issuers) are refused here. */
@@ -83,5 +85,51 @@ export async function authenticate(
       e.name === 'FetchError' ||
       e.code === 'ECONNREFUSED';
     return { ok: false, status: unavailable ? 503 : 401, reason: (e.message ?? 'error').slice(0, 200) };
+  }
+}
+
+/** How long an accepted token is trusted without checking it again, at most. */
+const ACCEPTED_FOR_MS = 5 * 60_000;
+
+/**
+ * `authenticate` with a memory of the tokens it accepted. The channel sends the same
+ * token with every activity for about an hour, and checking its RS256 signature (with
+ * the SDK re-reading the signing key) is most of this route's CPU. A token is taken as
+ * accepted again, for the same serviceUrl, until it expires or for five minutes at most,
+ * so a signing key withdrawn from the OpenID metadata stops being honoured within that
+ * time. Refusals are never remembered: each is checked in full.
+ */
+export function rememberingAuthentication(
+  auth: BotFrameworkAuthentication,
+  opts: { max?: number; now?: () => number } = {},
+): (
+  activity: { channelId: string; serviceUrl?: string },
+  authorization: string | undefined,
+) => Promise<AuthOutcome> {
+  const now = opts.now ?? Date.now;
+  const accepted = new LRUCache<string, true>({ max: opts.max ?? 10_000, perf: { now }, ttlResolution: 0 });
+  return async (activity, authorization) => {
+    if (!authorization) return authenticate(auth, activity, authorization);
+    const key = createHash('sha256')
+      .update(`${activity.serviceUrl ?? ''}\n${authorization}`)
+      .digest('base64');
+    if (accepted.get(key)) return { ok: true };
+    const verdict = await authenticate(auth, activity, authorization);
+    if (verdict.ok) {
+      const ttl = Math.min(ACCEPTED_FOR_MS, expiresAt(authorization) - now());
+      if (ttl > 0) accepted.set(key, true, { ttl });
+    }
+    return verdict;
+  };
+}
+
+/** The `exp` of a bearer token the SDK has just verified, in ms; 0 if it has none. */
+function expiresAt(authorization: string): number {
+  const payload = authorization.replace(/^Bearer\s+/i, '').split('.')[1] ?? '';
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp * 1000 : 0;
+  } catch {
+    return 0;
   }
 }
