@@ -692,7 +692,7 @@ async function main() {
   }
   let markers = 0;
   for (let cursor = '0'; ; ) {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${bull}:seen:outbound:bc%3A*`, 'COUNT', 10_000);
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${bull}:outbound-*:de:bc%3A*`, 'COUNT', 10_000);
     markers += keys.length;
     cursor = next;
     if (cursor === '0') break;
@@ -790,7 +790,7 @@ async function main() {
       previewGuardians: schools.reduce((n, s) => n + s.guardians, 0),
       recipientsPerSecond: fanoutSeconds ? Math.round(recipients / fanoutSeconds) : null,
       jobsEnqueued: firstJobs,
-      outboundMarkers: markers,
+      outboundDedupKeys: markers,
       perSchoolSeconds: percentiles(fanout.map((ms) => ms / 1000)),
       perFanOutJobMs: {
         queueWait: percentiles(jobStats.map((j) => j.wait)),

@@ -124,8 +124,10 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
       close: async () => {},
     };
   }
-  // Auto-pipelining sends the many small commands of concurrent turns in shared writes.
-  const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true });
+  // No auto-pipelining: with ioredis 5 its per-batch pipelines and promises cost more CPU
+  // than the writes they save (bench/webhooks.ts p99 11 -> 8 ms; bench/pipeline.ts about
+  // 300 -> 390 msg/s without it). Where a step has several commands it pipelines them itself.
+  const redis = new Redis(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection'));
   // BullMQ defines some sixty Lua commands on the connection it is given, and ioredis
   // copies each of them onto every pipeline and MULTI made from that connection (tens of

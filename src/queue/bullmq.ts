@@ -1,4 +1,4 @@
-import { type DefaultJobOptions, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type DefaultJobOptions, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, isRetryable, PermanentError, retryAfterOf, SkolebroError } from '../errors.ts';
@@ -151,8 +151,8 @@ export function partitionOf(channel: string, conversationId: string, partitions:
  * zod schema are recorded in the dead-letter list and fail at once.
  *
  * **Duplicates.** Job ids are derived from the message (inbound: `channel-messageId`,
- * outbound: the reply id). BullMQ ignores an add whose id exists; a marker key kept
- * for `dedupWindowSeconds` also covers jobs that have completed and been removed.
+ * outbound: the reply id). BullMQ ignores an add whose id exists, and its deduplication
+ * key, kept for `dedupWindowSeconds`, also covers jobs that have completed and been removed.
  *
  * The caller owns `connection` and closes it after `close()`. Queues share it; the
  * workers use their own duplicates (blocking, `maxRetriesPerRequest: null`).
@@ -214,62 +214,46 @@ export class BullJobBus implements JobBus {
     const queue = this.inbound[
       partitionOf(valid.channel, valid.conversationId, this.opts.partitions)
     ] as Queue;
-    return this.addOnce(queue, 'turn', valid, inboundJobId(valid), 'inbound');
+    return this.addOnce(queue, 'turn', valid, inboundJobId(valid));
   }
 
   async enqueueOutbound(job: OutboundJob): Promise<void> {
     const valid = this.validate(outboundJob, job, 'outbound');
     const partition = partitionOf(valid.channel, valid.conversationId, this.opts.outboundPartitions);
     const queue = (this.outbound.get(valid.channel) as Queue[])[partition] as Queue;
-    await this.addOnce(queue, 'send', valid, outboundJobId(valid), 'outbound');
+    await this.addOnce(queue, 'send', valid, outboundJobId(valid));
   }
 
   /** Adds a broadcast fan-out once per announcement id. */
   async enqueueBroadcast(job: BroadcastJob): Promise<void> {
     const valid = this.validate(broadcastJob, job, 'broadcast');
-    await this.addOnce(this.broadcasts, 'fan-out', valid, safeJobId(`broadcast-${valid.id}`), 'broadcast');
+    await this.addOnce(this.broadcasts, 'fan-out', valid, safeJobId(`broadcast-${valid.id}`));
   }
 
   /**
-   * Validates every job, then adds the ones not seen before with one `addBulk` per
-   * partition queue (ids as `enqueueOutbound` derives them, so a redone batch adds
-   * nothing). Markers are set after the add, as in `addOnce`.
+   * Validates every job, then adds them with one `addBulk` per partition queue, under
+   * the ids `enqueueOutbound` derives and with the same deduplication, so a redone batch
+   * adds nothing.
    */
-  async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}): Promise<number> {
+  async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}): Promise<void> {
     if (this.closed) throw new Error('job bus is closed');
-    const valid = jobs.map((j) => this.validate(outboundJob, j, 'outbound'));
-    if (valid.length === 0) return 0;
-    const ids = valid.map((j) => outboundJobId(j));
-    const marker = (id: string) => `${this.opts.prefix}:seen:outbound:${id}`;
-    const seen = this.connection.pipeline();
-    for (const id of ids) seen.exists(marker(id));
-    const exists = (await seen.exec()) ?? [];
-    const byQueue = new Map<
-      Queue,
-      Array<{ name: string; data: OutboundJob; opts: { jobId: string; delay?: number } }>
-    >();
-    const fresh: string[] = [];
-    valid.forEach((job, i) => {
-      if (exists[i]?.[1] === 1) return;
-      const id = ids[i] as string;
+    const byQueue = new Map<Queue, Array<{ name: string; data: OutboundJob; opts: JobsOptions }>>();
+    for (const raw of jobs) {
+      const job = this.validate(outboundJob, raw, 'outbound');
       const partition = partitionOf(job.channel, job.conversationId, this.opts.outboundPartitions);
       const queue = (this.outbound.get(job.channel) as Queue[])[partition] as Queue;
       const list = byQueue.get(queue) ?? [];
       list.push({
         name: 'send',
         data: job,
-        opts: { jobId: id, ...(opts.delayMs && opts.delayMs > 0 ? { delay: opts.delayMs } : {}) },
+        opts: {
+          ...this.once(outboundJobId(job)),
+          ...(opts.delayMs && opts.delayMs > 0 ? { delay: opts.delayMs } : {}),
+        },
       });
       byQueue.set(queue, list);
-      fresh.push(id);
-    });
-    await Promise.all([...byQueue].map(([queue, list]) => queue.addBulk(list)));
-    if (fresh.length > 0) {
-      const mark = this.connection.pipeline();
-      for (const id of fresh) mark.set(marker(id), '1', 'EX', this.opts.dedupWindowSeconds, 'NX');
-      await mark.exec();
     }
-    return fresh.length;
+    await Promise.all([...byQueue].map(([queue, list]) => queue.addBulk(list)));
   }
 
   async schedule(job: AnyTimerJob, delayMs: number): Promise<void> {
@@ -473,17 +457,24 @@ export class BullJobBus implements JobBus {
   }
 
   /**
-   * Adds a job under its derived id unless it was seen. The marker is set after the
-   * add, so a crash in between cannot lose the job; of racing callers, only the one
-   * whose SET NX wins hears `duplicate: false`.
+   * Adds a job unless its id was added within the dedup window. BullMQ checks and sets
+   * its deduplication key inside the add script, so racing deliveries add one job, and
+   * the key outlives the job (a redelivery after it completed and was removed adds
+   * nothing). The marker, set alongside in the same round trip, only tells callers which
+   * of them came first; losing it (a crash between the two) can repeat nothing.
    */
-  private async addOnce(queue: Queue, name: string, data: unknown, jobId: string, kind: string) {
+  private async addOnce(queue: Queue, name: string, data: unknown, jobId: string) {
     if (this.closed) throw new Error('job bus is closed');
-    const marker = `${this.opts.prefix}:seen:${kind}:${jobId}`;
-    if ((await this.connection.exists(marker)) === 1) return { duplicate: true };
-    await queue.add(name, data, { jobId });
-    const won = await this.connection.set(marker, '1', 'EX', this.opts.dedupWindowSeconds, 'NX');
-    return { duplicate: won !== 'OK' };
+    const [, first] = await Promise.all([
+      queue.add(name, data, this.once(jobId)),
+      this.connection.set(`${queue.keys.de}:${jobId}:first`, '1', 'EX', this.opts.dedupWindowSeconds, 'NX'),
+    ]);
+    return { duplicate: first !== 'OK' };
+  }
+
+  /** Job options that make an add idempotent for `dedupWindowSeconds`: the id, and a deduplication key of the same id. */
+  private once(jobId: string): JobsOptions {
+    return { jobId, deduplication: { id: jobId, ttl: this.opts.dedupWindowSeconds * 1000 } };
   }
 
   private validate<T>(schema: z.ZodType<T>, job: unknown, kind: string): T {

@@ -23,9 +23,9 @@ export interface JobBus {
   enqueueBroadcast(job: BroadcastJob): Promise<void>;
   /**
    * Many outbound jobs at once (a broadcast batch), each under its reply id: an id seen
-   * before adds nothing. `delayMs` holds them back (SMS quiet hours). Returns how many were new.
+   * before adds nothing. `delayMs` holds them back (SMS quiet hours).
    */
-  enqueueOutboundBulk(jobs: readonly OutboundJob[], opts?: { delayMs?: number }): Promise<number>;
+  enqueueOutboundBulk(jobs: readonly OutboundJob[], opts?: { delayMs?: number }): Promise<void>;
   start(handlers: JobHandlers): void;
   close(): Promise<void>;
 }
@@ -61,10 +61,8 @@ export class InProcessBus implements JobBus {
   }
 
   async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}) {
-    let added = 0;
     for (const job of jobs) {
       if (!this.remember(`out:${job.replyId}`)) continue;
-      added++;
       const go = () =>
         this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
       if (!opts.delayMs) go();
@@ -74,7 +72,6 @@ export class InProcessBus implements JobBus {
         this.timers.add(timer);
       }
     }
-    return added;
   }
 
   async schedule(job: AnyTimerJob, delayMs: number) {

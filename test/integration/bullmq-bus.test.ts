@@ -121,8 +121,12 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     await waitFor('m3', () => handled.includes('m3'));
     expect(handled).toEqual(['m1', 'm2', 'm3']);
 
-    // Completed jobs are removed after a while; the repeat is still known within the dedup window.
-    await peek(inboundQueueName(partitionOf('web', 'c1', 8)), prefix).remove(inboundJobId(turn('c1', 'm1')));
+    // Completed jobs are trimmed after a while (removeOnComplete, which keeps the
+    // deduplication key); the repeat is still known within the dedup window.
+    const queueKey = `${prefix}:${inboundQueueName(partitionOf('web', 'c1', 8))}`;
+    const m1 = inboundJobId(turn('c1', 'm1'));
+    await redis.multi().del(`${queueKey}:${m1}`).zrem(`${queueKey}:completed`, m1).exec();
+    expect(await peek(inboundQueueName(partitionOf('web', 'c1', 8)), prefix).getJob(m1)).toBeUndefined();
     expect(await bus.enqueueInbound(turn('c1', 'm1'))).toEqual({ duplicate: true });
     await bus.enqueueInbound(turn('c1', 'm4'));
     await waitFor('m4', () => handled.includes('m4'));

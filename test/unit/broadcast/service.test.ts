@@ -34,13 +34,9 @@ class RecordingBus implements JobBus {
       for (const job of jobs.slice(0, jobs.length / 2)) this.outbound.set(job.replyId, job);
       throw new Error('killed');
     }
-    let added = 0;
     for (const job of jobs) {
-      if (this.outbound.has(job.replyId)) continue;
-      this.outbound.set(job.replyId, job);
-      added++;
+      if (!this.outbound.has(job.replyId)) this.outbound.set(job.replyId, job);
     }
-    return added;
   }
   async enqueueBroadcast() {
     this.broadcasts++;

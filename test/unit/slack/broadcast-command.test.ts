@@ -324,7 +324,6 @@ class RecordingBus implements JobBus {
   }
   async enqueueOutboundBulk(jobs: readonly OutboundJob[]) {
     this.outbound.push(...jobs);
-    return jobs.length;
   }
   async enqueueBroadcast() {}
   async schedule(_job: AnyTimerJob) {}
