@@ -11,6 +11,8 @@ export interface OptOuts {
   optOut(phone: string, at: Date, source: OptOutSource): Promise<void>;
   optIn(phone: string): Promise<void>;
   isOptedOut(phone: string): Promise<boolean>;
+  /** Which of `phones` are opted out, in one look-up (a broadcast asks for a thousand at a time). */
+  optedOut(phones: readonly string[]): Promise<Set<string>>;
 }
 
 /** For `npm start` and unit tests; lost on restart. */
@@ -27,6 +29,10 @@ export class MemoryOptOuts implements OptOuts {
 
   async isOptedOut(phone: string) {
     return this.numbers.has(phone);
+  }
+
+  async optedOut(phones: readonly string[]) {
+    return new Set(phones.filter((p) => this.numbers.has(p)));
   }
 }
 
@@ -55,5 +61,11 @@ export class RedisOptOuts implements OptOuts {
 
   async isOptedOut(phone: string) {
     return (await this.redis.hexists(this.key, phone)) === 1;
+  }
+
+  async optedOut(phones: readonly string[]) {
+    if (phones.length === 0) return new Set<string>();
+    const rows = await this.redis.hmget(this.key, ...phones);
+    return new Set(phones.filter((_, i) => rows[i] !== null));
   }
 }

@@ -43,7 +43,7 @@ export interface BroadcastServiceDeps {
   bus: JobBus;
   translator: Translator;
   /** SMS opt-outs; unset: nobody is opted out. */
-  optOuts?: Pick<OptOuts, 'isOptedOut'>;
+  optOuts?: Pick<OptOuts, 'optedOut'>;
   /** Where the teachers' reports go (their staff inbox threads). Unset: logged only. */
   threads?: Pick<Store, 'addToThread'>;
   /** This installation's channels, and whether each reports delivery; read at each use (adapters may be added after wiring). */
@@ -571,15 +571,12 @@ export class BroadcastService implements BroadcastHooks {
     const guardians = new Map(
       (await this.deps.source.guardians(members.map((m) => m.guardianId))).map((g) => [g.id, g]),
     );
-    const plans = await Promise.all(
-      members.map(async (m) => {
-        const g = guardians.get(m.guardianId);
-        if (!g) return undefined;
-        const optedOut = g.phone && this.deps.optOuts ? await this.deps.optOuts.isOptedOut(g.phone) : false;
-        return planRecipient(g, m, this.available, optedOut);
-      }),
-    );
-    return plans.filter((p): p is RecipientPlan => p !== undefined);
+    const phones = [...guardians.values()].flatMap((g) => (g.phone ? [g.phone] : []));
+    const optedOut = this.deps.optOuts ? await this.deps.optOuts.optedOut(phones) : new Set<string>();
+    return members.flatMap((m) => {
+      const g = guardians.get(m.guardianId);
+      return g ? [planRecipient(g, m, this.available, g.phone ? optedOut.has(g.phone) : false)] : [];
+    });
   }
 
   /** Machine translation of `text` into every language but Norwegian, in one request. */

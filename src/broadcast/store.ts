@@ -101,14 +101,17 @@ export class RedisBroadcastStore implements BroadcastStore {
 
   async entriesOnce(id: string, entries: TrackEntry[]) {
     if (entries.length === 0) return [];
+    // SET NX GET (Redis 7) writes the entry if absent and answers with what was there:
+    // one command per guardian, and no read-back of the entries this call wrote.
     const write = this.redis.pipeline();
     for (const e of entries)
-      write.set(this.key(id, `g:${e.guardianId}`), JSON.stringify(e), 'PX', this.ttlMs, 'NX');
-    await write.exec();
-    return this.entries(
-      id,
-      entries.map((e) => e.guardianId),
-    );
+      write.set(this.key(id, `g:${e.guardianId}`), JSON.stringify(e), 'PX', this.ttlMs, 'NX', 'GET');
+    const replies = (await write.exec()) ?? [];
+    return entries.map((e, i) => {
+      const [err, earlier] = replies[i] ?? [new Error('no reply')];
+      if (err) throw new Error(`broadcast ${id}: entry of guardian ${e.guardianId}: ${err.message}`);
+      return typeof earlier === 'string' ? (JSON.parse(earlier) as TrackEntry) : e;
+    });
   }
 
   async entry(id: string, guardianId: string) {
