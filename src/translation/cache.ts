@@ -90,14 +90,38 @@ export class CachedTranslator implements Translator {
       groups.set(signature, group);
     }
     const fresh: { key: string; value: string }[] = [];
+    // Pairs this call translates stay in flight until they are in the cache, so that a
+    // call arriving between the answer and the cache write waits instead of paying again.
+    const mine: string[] = [];
+    try {
+      await this.translateGroups(groups, from, cacheable, found, fresh, mine);
+      await Promise.all(waits);
+      await this.write(fresh);
+    } finally {
+      for (const key of mine) this.inflight.delete(key);
+    }
+
+    return texts.map((text) =>
+      targets.map((to) => found.get(pair(text, to)) ?? { text, translated: false, from: from ?? 'und', to }),
+    );
+  }
+
+  private async translateGroups(
+    groups: Map<string, { texts: string[]; targets: string[] }>,
+    from: string | undefined,
+    cacheable: (text: string, to: string) => boolean,
+    found: Map<string, Translation>,
+    fresh: { key: string; value: string }[],
+    mine: string[],
+  ) {
+    const pair = (text: string, to: string) => JSON.stringify([text, to]);
     for (const group of groups.values()) {
       const call = this.inner.translateMany(group.texts, group.targets, from);
-      const keys: string[] = [];
       group.texts.forEach((text, i) => {
         group.targets.forEach((to, j) => {
           if (!cacheable(text, to)) return;
           const key = this.key(text, to, from);
-          keys.push(key);
+          mine.push(key);
           const one = call.then(
             (rows) => rows[i]?.[j] ?? { text, translated: false, from: from ?? 'und', to },
           );
@@ -106,12 +130,7 @@ export class CachedTranslator implements Translator {
           this.inflight.set(key, one);
         });
       });
-      let translated: Translation[][];
-      try {
-        translated = await call;
-      } finally {
-        for (const key of keys) this.inflight.delete(key);
-      }
+      const translated = await call;
       group.texts.forEach((text, i) => {
         group.targets.forEach((to, j) => {
           const t = translated[i]?.[j];
@@ -125,12 +144,6 @@ export class CachedTranslator implements Translator {
         });
       });
     }
-    await Promise.all(waits);
-    await this.write(fresh);
-
-    return texts.map((text) =>
-      targets.map((to) => found.get(pair(text, to)) ?? { text, translated: false, from: from ?? 'und', to }),
-    );
   }
 
   /** A hash, so keys carry no message text; the glossary version and both languages are part of it. */

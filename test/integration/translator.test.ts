@@ -342,6 +342,38 @@ describe('CachedTranslator over a private Redis', { timeout: 30_000 }, () => {
     expect(fake.stats.billedCharacters).toBe(text.length * 4);
   });
 
+  it('does not bill again a pair answered but not yet in the cache (a draft arriving in between)', async () => {
+    const prefix = `${uniquePrefix('mt')}:`;
+    let requestsSent = 0;
+    let arrivingLate: Promise<unknown> | undefined;
+    const inner = {
+      detect: async () => [],
+      translate: async () => [],
+      async translateMany(texts: readonly string[], targets: readonly string[]) {
+        requestsSent++;
+        // The next draft comes in just as this answer does, before the answer is written to Redis.
+        if (requestsSent === 1)
+          queueMicrotask(() => {
+            arrivingLate = cachedOver.translateMany(['Skolen er stengt fredag.'], ['so'], 'nb');
+          });
+        return texts.map((text) =>
+          targets.map((to) => ({ text: `[${to}] ${text}`, translated: true, from: 'nb', to })),
+        );
+      },
+    };
+    const cachedOver = new CachedTranslator(inner, {
+      redis,
+      prefix,
+      glossaryVersion: glossary.version,
+      metrics,
+    });
+    await cachedOver.translateMany(['Skolen er stengt fredag.'], ['so'], 'nb');
+    expect(await arrivingLate).toEqual([
+      [{ text: '[so] Skolen er stengt fredag.', translated: true, from: 'nb', to: 'so' }],
+    ]);
+    expect(requestsSent).toBe(1);
+  });
+
   it('still translates when Redis is down', async () => {
     const down = new Redis({
       port: 1,
