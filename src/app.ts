@@ -10,7 +10,13 @@ import {
   smsAdapter,
   smsSettings,
 } from '../adapters/sms/index.ts';
-import { MemoryTeamsState, RedisTeamsState, teamsAdapter, teamsSettings } from '../adapters/teams/index.ts';
+import {
+  MemoryTeamsState,
+  RedisTeamsState,
+  teamsAdapter,
+  teamsBroadcastsFrom,
+  teamsSettings,
+} from '../adapters/teams/index.ts';
 import { webAdapter } from '../adapters/web/index.ts';
 import { DEFAULT_SCHOOL_HOURS, parseSchoolHours } from '../dialogs/relay.ts';
 import { createBroadcasts } from './broadcast/index.ts';
@@ -69,7 +75,16 @@ export function loadAssets(config: Pick<Config, 'LOCALES_DIR' | 'SCHOOL_DATA_DIR
   const locales = loadLocales(config.LOCALES_DIR);
   const directory =
     config.DIRECTORY === 'folder' ? loadDirectoryFolder(config.SCHOOL_DATA_DIR) : EMPTY_DIRECTORY;
-  return { locales, nlu: createNlu(locales), directory };
+  let nlu: Nlu | undefined;
+  return {
+    locales,
+    directory,
+    // Trained on first use (a few seconds, tens of MB): a web process never needs it.
+    get nlu() {
+      nlu ??= createNlu(locales);
+      return nlu;
+    },
+  };
 }
 
 const EMPTY_DIRECTORY: DirectoryData = {
@@ -147,6 +162,7 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
       ),
       lockDurationMs: config.QUEUE_LOCK_MS,
       stalledIntervalMs: config.QUEUE_LOCK_MS,
+      stallAfterMs: config.QUEUE_STALL_SECONDS * 1000,
     },
     onError,
   );
@@ -171,6 +187,7 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
           m.queueDepth.set({ queue: q.queue, state }, q[state]);
       }
       m.deadLetters.set(stats.deadLetter);
+      m.inboundOldestWait.set((await bus.oldestInboundWaitMs()) / 1000);
     },
     async close() {
       await Promise.all([redis, queueRedis].map((r) => r.quit().catch(() => r.disconnect())));
@@ -189,7 +206,7 @@ export async function createApp(
   const role = opts.role ?? 'all';
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
-  const { locales, nlu, directory: data } = assets;
+  const { locales, directory: data } = assets;
   const { redis, bus, store, directory, demo, ready, collect, close } = backbone(config, data, log, metrics);
   const people = config.WEB_DEMO_SIGNIN ? await demo() : { parents: [], staff: [] };
   const translator = createTranslator(config, { ...(redis ? { redis } : {}), metrics, log });
@@ -261,6 +278,15 @@ export async function createApp(
             renderer.label('nb', { key: 'staffNotice.original', params: { lang } }).replace(/:\s*$/, ''),
           showOriginal: (lang) => renderer.label(lang, { key: 'relay.showOriginal' }),
         },
+        // `kunngjøring …` from staff in their chat with the bot, as `/skolebro kunngjøring` in Slack.
+        broadcasts: teamsBroadcastsFrom({
+          service: broadcasts.service,
+          directory,
+          keyPrefix: `${config.REDIS_KEY_PREFIX}:`,
+          localesDir: config.LOCALES_DIR,
+          ...(redis ? { redis } : {}),
+          ...(opts.now ? { now: opts.now } : {}),
+        }),
         log: log.child({ channel: 'teams' }),
         ...(opts.now ? { now: opts.now } : {}),
       }),
@@ -281,7 +307,9 @@ export async function createApp(
     bus,
     store,
     directory,
-    nlu,
+    get nlu() {
+      return assets.nlu;
+    },
     renderer,
     context: {
       keywords: keywordIndex(keywordLists(locales)),
@@ -304,7 +332,11 @@ export async function createApp(
     ...(opts.now ? { now: opts.now } : {}),
   };
   const works = role !== 'web';
-  if (works) bus.start(createHandlers(worker));
+  if (works) {
+    // Trained before the first job, so that no turn waits for it.
+    void worker.nlu;
+    bus.start(createHandlers(worker));
+  }
   const purge =
     works && store instanceof RedisStore
       ? startRetentionPurge(store, { retentionDays: config.RETENTION_DAYS, log })

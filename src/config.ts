@@ -63,6 +63,8 @@ export const configSchema = z
      * again after about this long. Shorter means faster recovery and more Redis traffic.
      */
     QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** A worker process reports not ready (/readyz 503) while an inbound message has waited longer than this. */
+    QUEUE_STALL_SECONDS: z.coerce.number().int().positive().default(120),
     /** Days a conversation's messages and staff items are kept before the purge removes them. */
     RETENTION_DAYS: z.coerce.number().positive().default(180),
     /**

@@ -35,6 +35,11 @@ export function createMetrics() {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
+    inboundOldestWait: new Gauge({
+      name: 'skolebro_inbound_oldest_wait_seconds',
+      help: 'How long the oldest waiting inbound message has waited (read from Redis when scraped)',
+      registers: [registry],
+    }),
     deadLetters: new Gauge({
       name: 'skolebro_dead_letters',
       help: 'Entries in the dead-letter list (read from Redis when scraped)',

@@ -3,11 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
-import type { Audience } from '../../src/broadcast/model.ts';
+import { type ParsedBroadcast, parseBroadcastCommand } from '../../src/broadcast/command.ts';
+import {
+  clockTime as clock,
+  duration,
+  languageName,
+  formatNok as nok,
+  formatNumber as number,
+  progressNumbers,
+} from '../../src/broadcast/display.ts';
 import type { PreviewView, ProgressView } from '../../src/broadcast/service.ts';
 import { textsFrom } from '../../src/broadcast/texts.ts';
-import type { ClassGroup } from '../../src/directory/model.ts';
-import { MAX_TEXT } from '../../src/queue/jobs.ts';
 import { type Block, escapeText, LIMITS, type SlackMessage, truncate } from './blocks.ts';
 import { fromSlackText } from './inbound.ts';
 
@@ -111,104 +117,24 @@ export const DEFAULT_LOCALES_DIR = join(import.meta.dirname, '..', '..', 'locale
 
 // ---- the command -----------------------------------------------------------------------
 
-/** First words of the subcommand. */
-const BROADCAST_WORDS = new Set(['kunngjøring', 'kunngjoring', 'kunngjør', 'broadcast', 'announce']);
-
-/** Whether a `/skolebro` text is the broadcast subcommand. Pure. */
-export function isBroadcastCommand(text: string): boolean {
-  return BROADCAST_WORDS.has(text.trim().split(/\s+/)[0]?.toLowerCase() ?? '');
-}
-
-/** The audience as written: a class (its name or id), a trinn, or the whole school. */
-export type AudienceRef =
-  | { kind: 'class'; ref: string }
-  | { kind: 'trinn'; trinn: number }
-  | { kind: 'school' };
-
-export type ParsedBroadcast =
-  | { ok: true; audience: AudienceRef; text: string }
-  | { ok: false; problem: 'noAudience' | 'noText' | 'tooLong' };
-
-/** Audience forms, tried in order on what follows the subcommand; `$` or whitespace must follow. */
-const AUDIENCES: Array<{ re: RegExp; ref: (m: RegExpExecArray) => AudienceRef }> = [
-  {
-    re: /^(?:klasse|klassen|class)\s+([^\s:,;]+)[:,;]?(?=\s|$)/iu,
-    ref: (m) => ({ kind: 'class', ref: m[1] as string }),
-  },
-  {
-    re: /^(?:trinn|grade|year)\s+(\d{1,2})\.?[:,;]?(?=\s|$)/iu,
-    ref: (m) => ({ kind: 'trinn', trinn: Number(m[1]) }),
-  },
-  { re: /^(\d{1,2})\.\s*trinn[:,;]?(?=\s|$)/iu, ref: (m) => ({ kind: 'trinn', trinn: Number(m[1]) }) },
-  {
-    re: /^(?:hele\s+skolen|skolen|skole|school|whole\s+school)[:,;]?(?=\s|$)/iu,
-    ref: () => ({ kind: 'school' }),
-  },
-];
+// The grammar and the audience are channel-neutral (src/broadcast/command.ts); the numbers
+// too (src/broadcast/display.ts). Re-exported here, where the Slack side has always found them.
+export {
+  type AudienceRef,
+  findClass,
+  isBroadcastCommand,
+  type ParsedBroadcast,
+  toAudience,
+} from '../../src/broadcast/command.ts';
+export type { ProgressNumbers } from '../../src/broadcast/display.ts';
+export { duration, languageName, progressNumbers };
 
 /**
- * `kunngjøring klasse 3A Husk foreldremøtet` → the audience and the text (Slack's markup
- * turned back into plain text, line breaks kept). Audiences: `klasse|class <name or id>`,
- * `trinn <n>` (or `<n>. trinn`), `skole` / `hele skolen` / `school`. Pure.
+ * `kunngjøring klasse 3A Husk foreldremøtet` → the audience and the text, Slack's markup
+ * turned back into plain text (src/broadcast/command.ts has the grammar). Pure.
  */
 export function parseBroadcast(commandText: string): ParsedBroadcast {
-  const rest = commandText.trim().replace(/^\S+\s*/u, '');
-  for (const { re, ref } of AUDIENCES) {
-    const m = re.exec(rest);
-    if (!m) continue;
-    const text = fromSlackText(rest.slice(m[0].length)).trim();
-    if (text === '') return { ok: false, problem: 'noText' };
-    if (text.length > MAX_TEXT) return { ok: false, problem: 'tooLong' };
-    return { ok: true, audience: ref(m), text };
-  }
-  return { ok: false, problem: 'noAudience' };
-}
-
-/** A class of the school by id (`bjerkedalen-3a`), short id (`3a`) or name (`3A`), case-insensitively. Pure. */
-export function findClass(
-  ref: string,
-  schoolId: string,
-  classes: readonly ClassGroup[],
-): ClassGroup | undefined {
-  const want = ref.toLowerCase();
-  const own = classes.filter((c) => c.schoolId === schoolId);
-  return (
-    own.find((c) => c.id.toLowerCase() === want) ??
-    own.find((c) => c.id.toLowerCase() === `${schoolId}-${want}`.toLowerCase()) ??
-    own.find((c) => c.name.toLowerCase() === want)
-  );
-}
-
-/**
- * The service's audience for what was written, the class found (if any), and how to
- * name it to the sender. A class not found stays as written: the service refuses it
- * as an unknown audience, with its own explanation. Pure.
- */
-export function toAudience(
-  ref: AudienceRef,
-  schoolId: string,
-  classes: readonly ClassGroup[],
-): {
-  audience: Audience;
-  classGroup?: ClassGroup;
-  name: { key: BroadcastKey; params: Record<string, string | number> };
-} {
-  if (ref.kind === 'school')
-    return {
-      audience: { kind: 'school', id: schoolId },
-      name: { key: 'broadcast.audience.school', params: {} },
-    };
-  if (ref.kind === 'trinn')
-    return {
-      audience: { kind: 'trinn', id: String(ref.trinn), schoolId },
-      name: { key: 'broadcast.audience.trinn', params: { trinn: ref.trinn } },
-    };
-  const found = findClass(ref.ref, schoolId, classes);
-  return {
-    audience: { kind: 'class', id: found?.id ?? ref.ref, schoolId },
-    ...(found ? { classGroup: found } : {}),
-    name: { key: 'broadcast.audience.class', params: { name: found?.name ?? ref.ref } },
-  };
+  return parseBroadcastCommand(commandText, fromSlackText);
 }
 
 // ---- Block Kit -------------------------------------------------------------------------
@@ -231,49 +157,6 @@ type Texts = (key: BroadcastKey, params?: Record<string, string | number>) => st
 
 const plain = (text: string): types.PlainTextElement => ({ type: 'plain_text', text, emoji: true });
 const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text, verbatim: true });
-
-/** Numbers as the reader writes them (`1 234`, `2,50`). */
-function number(lang: string, n: number, digits = 0): string {
-  return new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'nb-NO', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  }).format(n);
-}
-
-function nok(lang: string, amount: number): string {
-  return new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'nb-NO', {
-    style: 'currency',
-    currency: 'NOK',
-  }).format(amount);
-}
-
-/** A language's name in the reader's language (`so` → `somali`), or the code. */
-export function languageName(code: string, lang: string): string {
-  try {
-    const name = new Intl.DisplayNames([lang === 'en' ? 'en' : 'nb'], { type: 'language' }).of(code);
-    return name && name !== code ? name : code;
-  } catch {
-    return code;
-  }
-}
-
-/** A duration in seconds as "under a minute", "about 5 min", "about 2 h". */
-export function duration(seconds: number, t: Texts): string {
-  if (seconds < 60) return t('broadcast.time.underMinute');
-  const minutes = Math.ceil(seconds / 60);
-  if (minutes < 90) return t('broadcast.time.minutes', { count: minutes });
-  return t('broadcast.time.hours', { count: Math.round(minutes / 60) });
-}
-
-/** A time of day in Oslo, `HH:MM` (with the date when it is not today). */
-function clock(iso: string, lang: string, now: Date): string {
-  const at = new Date(iso);
-  const locale = lang === 'en' ? 'en-GB' : 'nb-NO';
-  const day = (d: Date) => d.toLocaleDateString('sv-SE', { timeZone: 'Europe/Oslo' });
-  const time = at.toLocaleTimeString(locale, { timeZone: 'Europe/Oslo', hour: '2-digit', minute: '2-digit' });
-  if (day(at) === day(now)) return time;
-  return `${at.toLocaleDateString(locale, { timeZone: 'Europe/Oslo', day: 'numeric', month: 'long' })} ${time}`;
-}
 
 /**
  * The preview of a draft: heading, the Norwegian text, families, parents, languages,
@@ -383,57 +266,6 @@ export function settlePreview(
   return {
     text: escapeText(truncate(`${fallback} ${note}`.trim(), LIMITS.messageChars)),
     blocks: [...kept.slice(0, LIMITS.blocksPerMessage - 1), { type: 'context', elements: [plain(note)] }],
-  };
-}
-
-/** Where a sending stands, in numbers. */
-export interface ProgressNumbers {
-  state: 'starting' | 'sending' | 'waiting' | 'done' | 'cancelled';
-  /** Guardians tracked so far (grows while the fan-out runs). */
-  total: number;
-  /** Guardians whose message has left (or who needed none): all but those queued. */
-  done: number;
-  /** 0–100; 100 only when the fan-out is over and nothing is queued. */
-  percent: number;
-  delivered: number;
-  /** Sent and not (yet) confirmed, not counted as not reached. */
-  sent: number;
-  queued: number;
-  notReached: number;
-  /** Reached: not in the not-reached list, not cancelled, not pending (exact once settled). */
-  reached: number;
-}
-
-/** The numbers of a progress view. Pure. */
-export function progressNumbers(p: ProgressView): ProgressNumbers {
-  const n = (s: keyof ProgressView['byStatus']) => p.byStatus[s] ?? 0;
-  const total = p.guardians;
-  const queued = n('queued');
-  const done = total - queued;
-  const sentNotReached = p.notReached.filter((r) => r.status === 'sent').length;
-  let percent = total > 0 ? Math.floor((done / total) * 100) : 0;
-  if (!p.fannedOut && percent === 100) percent = 99;
-  if (p.settled && p.status !== 'cancelled') percent = 100;
-  const state: ProgressNumbers['state'] =
-    p.status === 'cancelled'
-      ? 'cancelled'
-      : p.settled
-        ? 'done'
-        : total === 0
-          ? 'starting'
-          : queued > 0 || !p.fannedOut
-            ? 'sending'
-            : 'waiting';
-  return {
-    state,
-    total,
-    done,
-    percent,
-    delivered: n('delivered') + n('read'),
-    sent: Math.max(0, n('sent') - sentNotReached),
-    queued,
-    notReached: p.notReached.length,
-    reached: Math.max(0, total - p.notReached.length - n('cancelled')),
   };
 }
 

@@ -50,16 +50,19 @@ export interface OutgoingMessage {
   conversation?: { id: string };
 }
 
-type Element = Record<string, unknown>;
+/** One element of an Adaptive Card's body or actions, as plain JSON. */
+export type Element = Record<string, unknown>;
 
-const textBlock = (text: string, extra: Element = {}): Element => ({
+/** A wrapping TextBlock (plain text; Teams renders a little markdown in it). */
+export const textBlock = (text: string, extra: Element = {}): Element => ({
   type: 'TextBlock',
   text,
   wrap: true,
   ...extra,
 });
 
-function card(
+/** An Adaptive Card 1.5 at full width, with its body, actions and fallback text. */
+export function adaptiveCard(
   body: Element[],
   opts: { rtl?: boolean; actions?: Element[]; fallbackText?: string; lang?: string },
 ) {
@@ -76,20 +79,23 @@ function card(
   };
 }
 
-const plain = (text: string, locale?: string): OutgoingMessage => ({
+/** A plain-text message. */
+export const plainMessage = (text: string, locale?: string): OutgoingMessage => ({
   type: 'message',
   text,
   textFormat: 'plain',
   ...(locale ? { locale } : {}),
 });
 
-const withCard = (content: Record<string, unknown>, locale?: string): OutgoingMessage => ({
+/** A message carrying one Adaptive Card. */
+export const withCard = (content: Record<string, unknown>, locale?: string): OutgoingMessage => ({
   type: 'message',
   attachments: [{ contentType: ADAPTIVE_CARD, content }],
   ...(locale ? { locale } : {}),
 });
 
-const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+/** The size of a card or message as JSON, in bytes (Teams limits a message to about 28 KB). */
+export const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
 /**
  * A reply to a parent (or anyone in a one-to-one chat): the text, split at `maxChars`;
@@ -114,12 +120,14 @@ export function replyMessages(
     actions.push({
       type: 'Action.ShowCard',
       title: showOriginal,
-      card: card([textBlock(job.relay.original.text, { isSubtle: true })], { lang: job.relay.original.lang }),
+      card: adaptiveCard([textBlock(job.relay.original.text, { isSubtle: true })], {
+        lang: job.relay.original.lang,
+      }),
     });
   }
-  const messages = parts.map((p) => plain(p, job.lang));
-  if (actions.length === 0) return [...messages, plain(last, job.lang)];
-  const content = card([textBlock(last)], {
+  const messages = parts.map((p) => plainMessage(p, job.lang));
+  if (actions.length === 0) return [...messages, plainMessage(last, job.lang)];
+  const content = adaptiveCard([textBlock(last)], {
     rtl: job.dir === 'rtl',
     actions,
     fallbackText: last,
@@ -154,7 +162,7 @@ export function staffNoticeMessages(
   const alert = { notification: { alert: true } };
 
   if (norwegian && original) {
-    const sideBySide = card(
+    const sideBySide = adaptiveCard(
       [
         heading,
         {
@@ -177,12 +185,15 @@ export function staffNoticeMessages(
   const [first = '', ...rest] = norwegian ? splitText(norwegian.text, opts.maxChars) : [];
   const body = [heading, ...(first ? [textBlock(first)] : []), ...notes];
   const messages: OutgoingMessage[] = [
-    { ...withCard(card(body, { fallbackText: staff.heading, lang: 'nb' }), 'nb'), channelData: alert },
-    ...rest.map((p) => plain(p, 'nb')),
+    {
+      ...withCard(adaptiveCard(body, { fallbackText: staff.heading, lang: 'nb' }), 'nb'),
+      channelData: alert,
+    },
+    ...rest.map((p) => plainMessage(p, 'nb')),
   ];
   if (original) {
     const parts = splitText(`${labels.original(original.lang)}\n${original.text}`, opts.maxChars);
-    messages.push(...parts.map((p) => plain(p, original.lang)));
+    messages.push(...parts.map((p) => plainMessage(p, original.lang)));
   }
   return messages;
 }

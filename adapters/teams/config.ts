@@ -38,6 +38,11 @@ export const teamsConfigShape = {
    * Default: unset, and the SDK's own credentials (MSAL) fetch tokens. Set only for tests or a private cloud.
    */
   TEAMS_LOGIN_URL: optional(z.url()),
+  /**
+   * Seconds between checks of a broadcast's progress card (`kunngjøring …` in the chat with
+   * the bot); after 15 minutes it is checked once a minute. Default 5.
+   */
+  TEAMS_BROADCAST_PROGRESS_SECONDS: optional(z.coerce.number().min(0.1).max(3600)),
 };
 
 const shapeSchema = z.object(teamsConfigShape);
@@ -94,6 +99,8 @@ export interface TeamsSettings {
   timeoutMs?: number;
   /** Longest text sent in one Teams message; longer replies are split. Default 7000. */
   maxChars?: number;
+  /** Between checks of a broadcast's progress card, in ms. Default 5000. */
+  progressIntervalMs?: number;
 }
 
 /** The adapter's settings, or undefined when Teams is off (TEAMS_APP_ID unset). */
@@ -108,5 +115,8 @@ export function teamsSettings(c: TeamsConfig): TeamsSettings | undefined {
     ...(c.TEAMS_TENANT_ID ? { tenantId: c.TEAMS_TENANT_ID } : {}),
     ...(c.TEAMS_OPENID_METADATA_URL ? { openIdMetadataUrl: c.TEAMS_OPENID_METADATA_URL } : {}),
     ...(c.TEAMS_LOGIN_URL ? { loginUrl: c.TEAMS_LOGIN_URL.replace(/\/+$/, '') } : {}),
+    ...(c.TEAMS_BROADCAST_PROGRESS_SECONDS
+      ? { progressIntervalMs: Math.round(c.TEAMS_BROADCAST_PROGRESS_SECONDS * 1000) }
+      : {}),
   };
 }

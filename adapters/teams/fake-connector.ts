@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
  * A fake of the Bot Framework's side of Teams over real HTTP on loopback, for tests: the
  * token endpoint (client credentials), the OpenID metadata and signing keys that inbound
  * JWTs are checked against, and the Bot Connector conversations API (recording what the
- * bot posts, with programmable failures). It also plays Teams: it builds activities as
+ * bot posts and every update of a posted message, with programmable failures). It also plays Teams: it builds activities as
  * Teams sends them and posts them to the bot with a JWT it signs itself, using node:crypto
  * and not the jsonwebtoken package the SDK verifies with.
  */
@@ -51,6 +51,14 @@ export interface PostedActivity {
     channelData?: Record<string, unknown>;
     [key: string]: unknown;
   };
+}
+
+/** One update of a message the bot had posted (PUT on the activity: "update activity"). */
+export interface UpdatedActivity {
+  conversationId: string;
+  /** The activity replaced: the id it was posted with. */
+  activityId: string;
+  activity: PostedActivity['activity'];
 }
 
 /** How the next call(s) to the conversations API fail. */
@@ -107,6 +115,8 @@ const ERRORS: Record<number, string> = {
 export class FakeConnector {
   /** Messages the conversations API accepted, in order. */
   readonly posted: PostedActivity[] = [];
+  /** Updates of posted messages the API accepted, in order. */
+  readonly updates: UpdatedActivity[] = [];
   /** Every call to the conversations API: path and status answered (0 when hung up). */
   readonly calls: Array<{ path: string; status: number }> = [];
   /** Token requests: the client id and whether it was granted. */
@@ -290,11 +300,24 @@ export class FakeConnector {
     return this.posted.filter((p) => p.conversationId === id);
   }
 
+  /** Updates of one posted message, in order. */
+  updatesOf(activityId: string): UpdatedActivity[] {
+    return this.updates.filter((u) => u.activityId === activityId);
+  }
+
+  /** A posted message as Teams shows it now: its last update, else as posted. */
+  current(activityId: string): PostedActivity['activity'] | undefined {
+    return (
+      this.updatesOf(activityId).at(-1)?.activity ?? this.posted.find((p) => p.id === activityId)?.activity
+    );
+  }
+
   /** Forgets programmed failures and recorded messages; users and conversations stay. */
   reset(): void {
     this.failures.length = 0;
     this.conversationFailures.clear();
     this.posted.length = 0;
+    this.updates.length = 0;
     this.calls.length = 0;
   }
 
@@ -345,7 +368,10 @@ export class FakeConnector {
       return this.issueToken(req, res);
     }
     const m = /^\/emea\/v3\/conversations(?:\/([^/]+)\/activities(?:\/([^/]+))?)?$/.exec(path);
-    if (req.method !== 'POST' || !m) return json(res, 404, error('NotFound', 'No such resource'));
+    // POST creates a conversation or posts in one; PUT on an activity updates a message we posted.
+    const update = req.method === 'PUT' && m?.[2] !== undefined;
+    if (!m || (req.method !== 'POST' && !update))
+      return json(res, 404, error('NotFound', 'No such resource'));
 
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       this.calls.push({ path, status });
@@ -396,6 +422,15 @@ export class FakeConnector {
       return answer(404, error('ConversationNotFound', 'Conversation not found.'));
     }
     if (body.type !== 'message') return answer(400, error('BadArgument', 'Unknown activity type'));
+    if (update) {
+      const activityId = decodeURIComponent(m[2] as string);
+      const original = this.posted.find((p) => p.id === activityId);
+      // Only a message the bot posted in this conversation can be updated.
+      if (!original || original.conversationId.split(';')[0] !== target.split(';')[0])
+        return answer(404, error('ActivityNotFound', 'Activity not found.'));
+      this.updates.push({ conversationId: target, activityId, activity: body as PostedActivity['activity'] });
+      return answer(200, { id: activityId });
+    }
     const id = this.newActivityId();
     this.posted.push({
       conversationId: target,

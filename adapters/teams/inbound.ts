@@ -223,8 +223,8 @@ export function teamsMessageId(activityId: string, conversationId: string): stri
 /** Our Action.Submit data, sent back as the message's `value`. */
 const submitValue = z.object({ choice: z.string().min(1).max(200), label: z.string().max(200).optional() });
 
-/** The bot's own @mention taken out (in channels it begins every message to the bot). */
-function withoutBotMention(activity: MessageActivity): string {
+/** The message's text, the bot's own @mention taken out (in channels it begins every message to the bot). */
+export function withoutBotMention(activity: MessageActivity): string {
   let text = activity.text ?? '';
   for (const e of activity.entities ?? []) {
     if (e.type === 'mention' && e.mentioned?.id === activity.recipient.id && e.text) {

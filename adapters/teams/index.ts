@@ -1,9 +1,19 @@
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { ChannelAdapter, DeliveryReceipt } from '../../src/channels.ts';
+import type { DirectoryReader } from '../../src/directory/directory.ts';
 import { ErrorCode, PermanentError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { JobBus } from '../../src/queue/bus.ts';
 import type { OutboundJob } from '../../src/queue/jobs.ts';
+import { DEFAULT_LOCALES_DIR, loadTeamsBroadcastTexts } from './broadcast.ts';
+import {
+  type BroadcastApi,
+  type TeamsBroadcastDeps,
+  type TeamsChat,
+  teamsBroadcasts,
+} from './broadcast-flow.ts';
+import { MemoryTeamsBroadcastState, RedisTeamsBroadcastState } from './broadcast-watch.ts';
 import {
   DEFAULT_LABELS,
   type OutgoingMessage,
@@ -22,11 +32,31 @@ import {
   replyChain,
   type TeamsReference,
   tenantOf,
+  withoutBotMention,
 } from './inbound.ts';
-import { type ConnectorApi, createConversation, replyToActivity, sendToConversation } from './outbound.ts';
+import {
+  type ConnectorApi,
+  createConversation,
+  replyToActivity,
+  sendToConversation,
+  updateActivity,
+} from './outbound.ts';
 import type { TeamsState } from './state.ts';
 import { botAuthentication, credentialsFactory, rememberingAuthentication } from './verify.ts';
 
+export {
+  broadcastRequestOf,
+  loadTeamsBroadcastTexts,
+  previewCard,
+  progressCard,
+  type TeamsBroadcastTexts,
+} from './broadcast.ts';
+export { type TeamsBroadcasts, type TeamsChat, teamsBroadcasts } from './broadcast-flow.ts';
+export {
+  MemoryTeamsBroadcastState,
+  RedisTeamsBroadcastState,
+  type TeamsBroadcastState,
+} from './broadcast-watch.ts';
 export type { TeamsLabels } from './cards.ts';
 export {
   checkTeamsConfig,
@@ -54,6 +84,12 @@ export interface TeamsAdapterDeps {
   state: TeamsState;
   /** Words around the job's own text (column headings, "show the original"). Default: Norwegian headings, no button. */
   labels?: Partial<TeamsLabels>;
+  /**
+   * `kunngjøring <audience> <text>` from staff in their personal chat (broadcast-flow.ts):
+   * the broadcast service, who is staff, the texts and the cards' state. Unset: such a
+   * message is an ordinary turn, like any other.
+   */
+  broadcasts?: Omit<TeamsBroadcastDeps, 'chat' | 'log' | 'now'>;
   /** Receives permanent send failures as `failed` receipts. Default: dropped (the worker records them too). */
   onReceipt?: (receipt: DeliveryReceipt) => void | Promise<void>;
   now?: () => Date;
@@ -162,11 +198,52 @@ export function teamsAdapter(deps: TeamsAdapterDeps): ChannelAdapter {
     conversation: { id: conversationId },
   });
 
+  /** A conversation's stored reference, or a permanent error: nothing can be posted there. */
+  async function storedReference(conversationId: string): Promise<TeamsReference> {
+    const ref = await state.reference(conversationId);
+    if (ref) return ref;
+    throw new PermanentError(ErrorCode.AddressInvalid, 'no Teams conversation reference for this chat', {
+      context: { conversation: conversationId.slice(0, 12) },
+    });
+  }
+
+  /** Posts and updates in a chat proactively, through its stored reference (the broadcast cards). */
+  const chat: TeamsChat = {
+    async post(conversationId, message) {
+      const ref = await storedReference(conversationId);
+      return sendToConversation(api, ref.serviceUrl, conversationId, addressed(message, ref, conversationId));
+    },
+    async update(conversationId, activityId, message) {
+      const ref = await storedReference(conversationId);
+      await updateActivity(
+        api,
+        ref.serviceUrl,
+        conversationId,
+        activityId,
+        addressed(message, ref, conversationId),
+      );
+    },
+  };
+  const broadcasts = deps.broadcasts
+    ? teamsBroadcasts({
+        ...(settings.progressIntervalMs ? { intervalMs: settings.progressIntervalMs } : {}),
+        ...deps.broadcasts,
+        chat,
+        now,
+        ...(log ? { log: log.child({ part: 'broadcast' }) } : {}),
+      })
+    : undefined;
+
   return {
     name: 'teams',
     capabilities: { maxChars, buttons: true, threads: true, edits: false, receipts: false },
 
     mount(app: FastifyInstance) {
+      if (broadcasts) {
+        // Processes that serve Teams follow the progress cards; the server's close stops it.
+        app.addHook('onClose', async () => broadcasts.stop());
+        broadcasts.start();
+      }
       app.post(MESSAGES_PATH, async (req, res) => {
         const body = req.body as { serviceUrl?: unknown } | undefined;
         const serviceUrl = typeof body?.serviceUrl === 'string' ? body.serviceUrl : undefined;
@@ -201,6 +278,9 @@ export function teamsAdapter(deps: TeamsAdapterDeps): ChannelAdapter {
         }
         // Every message refreshes the reference: Teams may move a conversation to another serviceUrl.
         await state.saveReference(reference);
+        // A staff member's broadcast command or preview button; its slow part runs after the answer.
+        if (broadcasts && (await broadcasts.handle(activity, withoutBotMention(activity))))
+          return res.code(200).send();
         const thread = await threadOf(activity);
         const job = inboundJobOf(activity, { at: now(), ...(thread ? { thread } : {}) });
         if (!job) return res.code(200).send();
@@ -251,5 +331,42 @@ export function teamsAdapter(deps: TeamsAdapterDeps): ChannelAdapter {
         return id;
       });
     },
+  };
+}
+
+export interface TeamsBroadcastsFromDeps {
+  /** The broadcast service (src/broadcast/). */
+  service: BroadcastApi;
+  /** Who is staff: `identify('teams', <AAD object id>)`, as for every Teams turn. */
+  directory: Pick<DirectoryReader, 'identify'>;
+  /** Redis for the cards' state; without it, in memory (the demo). */
+  redis?: Redis;
+  /** Goes in front of every key as is, e.g. `skolebro:`. */
+  keyPrefix: string;
+  /** Default: the repository's locales/. */
+  localesDir?: string;
+  now?: () => Date;
+}
+
+/**
+ * The `broadcasts` dependency as src/app.ts wires it: staff from the directory, texts from
+ * locales/ (fails fast when nb or en lacks one), state in Redis under `<prefix>teams:`.
+ */
+export function teamsBroadcastsFrom(
+  deps: TeamsBroadcastsFromDeps,
+): NonNullable<TeamsAdapterDeps['broadcasts']> {
+  const { directory } = deps;
+  return {
+    service: deps.service,
+    staffOf: async (aadObjectId) => {
+      const person = await directory.identify('teams', aadObjectId);
+      return person.kind === 'staff'
+        ? { id: person.id, ...(person.preferredLang ? { lang: person.preferredLang } : {}) }
+        : undefined;
+    },
+    texts: loadTeamsBroadcastTexts(deps.localesDir ?? DEFAULT_LOCALES_DIR),
+    state: deps.redis
+      ? new RedisTeamsBroadcastState(deps.redis, deps.keyPrefix)
+      : new MemoryTeamsBroadcastState(deps.now),
   };
 }

@@ -80,6 +80,21 @@ export async function replyToActivity(
   return activityId(await call(api, url, { ...activity, replyToId }));
 }
 
+/**
+ * Replaces a message we posted (Bot Framework "update activity": PUT on its URL), e.g. a
+ * card whose numbers changed. The activity keeps its id; Teams shows it edited in place.
+ */
+export async function updateActivity(
+  api: ConnectorApi,
+  serviceUrl: string,
+  conversationId: string,
+  activityId: string,
+  activity: OutgoingMessage,
+): Promise<void> {
+  const url = `${conversations(serviceUrl)}/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`;
+  await call(api, url, { ...activity, id: activityId }, 'PUT');
+}
+
 function activityId(body: Record<string, unknown>): string {
   if (typeof body.id !== 'string' || !body.id) {
     throw new TransientError(ErrorCode.Unavailable, 'Bot Connector answered without an activity id');
@@ -87,12 +102,17 @@ function activityId(body: Record<string, unknown>): string {
   return body.id;
 }
 
-async function call(api: ConnectorApi, url: string, payload: unknown): Promise<Record<string, unknown>> {
+async function call(
+  api: ConnectorApi,
+  url: string,
+  payload: unknown,
+  method: 'POST' | 'PUT' = 'POST',
+): Promise<Record<string, unknown>> {
   const token = await api.tokens.token();
   let res: Response;
   try {
     res = await api.fetch(url, {
-      method: 'POST',
+      method,
       headers: {
         authorization: `Bearer ${token}`,
         'content-type': 'application/json; charset=utf-8',

@@ -1,4 +1,11 @@
-import { type DefaultJobOptions, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import {
+  type DefaultJobOptions,
+  type Job,
+  type JobsOptions,
+  Queue,
+  UnrecoverableError,
+  Worker,
+} from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, isRetryable, PermanentError, retryAfterOf, SkolebroError } from '../errors.ts';
@@ -57,6 +64,11 @@ const busOptionsSchema = z.object({
   lockDurationMs: z.number().int().positive().default(30_000),
   /** How often workers look for jobs whose lock expired, in ms. Default 30000. */
   stalledIntervalMs: z.number().int().positive().default(30_000),
+  /**
+   * A process that runs workers is not ready while some inbound message has waited longer
+   * than this, in ms: its turns are not being taken (workers stuck, or far too few). Default 120000.
+   */
+  stallAfterMs: z.number().int().positive().default(120_000),
   /** Dead-letter entries kept (newest first). Default 10000. */
   deadLetterMax: z.number().int().positive().default(10_000),
 });
@@ -393,7 +405,28 @@ export class BullJobBus implements JobBus {
   async healthy(): Promise<boolean> {
     if (this.closed || this.closing) return false;
     await this.connection.ping();
-    return this.workers.every((w) => w.isRunning());
+    if (!this.workers.every((w) => w.isRunning())) return false;
+    // Only where turns are taken: a web process keeps accepting (and queueing) while workers catch up.
+    return this.workers.length === 0 || (await this.oldestInboundWaitMs()) <= this.opts.stallAfterMs;
+  }
+
+  /**
+   * How long the oldest waiting inbound message has waited, over all partitions, in ms
+   * (0 when none waits): the tail of each partition's wait list and that job's timestamp.
+   */
+  async oldestInboundWaitMs(): Promise<number> {
+    const tails = this.connection.pipeline();
+    for (const q of this.inbound) tails.lindex(q.keys.wait as string, -1);
+    const ids = ((await tails.exec()) ?? []).map(([, id]) => (typeof id === 'string' ? id : undefined));
+    const stamps = this.connection.pipeline();
+    ids.forEach((id, i) => {
+      if (id) stamps.hget(`${(this.inbound[i] as Queue).keys[''] as string}${id}`, 'timestamp');
+    });
+    if (stamps.length === 0) return 0;
+    const oldest = Math.min(
+      ...((await stamps.exec()) ?? []).map(([, t]) => Number(t) || Number.POSITIVE_INFINITY),
+    );
+    return Number.isFinite(oldest) ? Math.max(0, this.now().getTime() - oldest) : 0;
   }
 
   private outboundQueues(): Queue[] {

@@ -406,4 +406,35 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     expect(finished).toBe(true);
     await expect(bus.enqueueInbound(turn('c1', 'late'))).rejects.toThrow(/closed/);
   });
+
+  it('is not ready while an inbound message waits too long; a process without workers stays ready', async () => {
+    const prefix = `{${uniquePrefix('stall')}}`;
+    const { bus } = newBus('stall', { prefix, stallAfterMs: 400, partitions: 1 });
+    const { bus: webOnly } = newBus('stall', { prefix, stallAfterMs: 400, partitions: 1 });
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const handled: string[] = [];
+    bus.start({
+      ...noop,
+      inbound: async (job) => {
+        handled.push(job.messageId);
+        if (job.messageId === 'stuck') await held;
+      },
+    });
+    await bus.waitUntilReady();
+    expect(await bus.healthy()).toBe(true);
+    await bus.enqueueInbound(turn('c1', 'stuck'));
+    await waitFor('the stuck turn to start', () => handled.includes('stuck'));
+    await webOnly.enqueueInbound(turn('c1', 'behind'));
+    await sleep(600);
+    expect(await bus.oldestInboundWaitMs()).toBeGreaterThanOrEqual(500);
+    expect(await bus.healthy()).toBe(false);
+    expect(await webOnly.healthy()).toBe(true);
+    release();
+    await waitFor('the waiting turn', () => handled.includes('behind'));
+    expect(await bus.oldestInboundWaitMs()).toBe(0);
+    expect(await bus.healthy()).toBe(true);
+  });
 });

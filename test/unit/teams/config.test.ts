@@ -37,6 +37,22 @@ describe('Teams configuration', () => {
     });
   });
 
+  it('takes the seconds between broadcast progress checks', () => {
+    const config = teamsConfigSchema.parse({
+      TEAMS_APP_ID: APP,
+      TEAMS_APP_PASSWORD: 'secret',
+      TEAMS_BROADCAST_PROGRESS_SECONDS: '0.2',
+    });
+    expect(teamsSettings(config)).toMatchObject({ progressIntervalMs: 200 });
+    expect(
+      teamsConfigSchema.safeParse({
+        TEAMS_APP_ID: APP,
+        TEAMS_APP_PASSWORD: 's',
+        TEAMS_BROADCAST_PROGRESS_SECONDS: '0',
+      }).success,
+    ).toBe(false);
+  });
+
   it('applies the SDK’s rules per app type, with readable messages', () => {
     expect(problems({ TEAMS_APP_ID: APP })).toEqual(['TEAMS_APP_PASSWORD: required for MultiTenant']);
     expect(problems({ TEAMS_APP_ID: APP, TEAMS_APP_PASSWORD: 's', TEAMS_APP_TYPE: 'SingleTenant' })).toEqual([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clientCredentialsTokens } from '../../../adapters/teams/credentials.ts';
-import { classifyFailure } from '../../../adapters/teams/outbound.ts';
+import { type ConnectorApi, classifyFailure, updateActivity } from '../../../adapters/teams/outbound.ts';
 import { ErrorCode, PermanentError, TransientError } from '../../../src/errors.ts';
 
 const NOW = new Date('2026-11-23T07:00:00Z');
@@ -106,5 +106,53 @@ describe('client-credentials tokens', () => {
         throw new TypeError('fetch failed');
       }),
     ).rejects.toMatchObject({ code: ErrorCode.Unavailable, retryable: true });
+  });
+});
+
+describe('updating a message we posted', () => {
+  function api(answer: Response) {
+    const calls: Array<{ url: string; init: RequestInit }> = [];
+    const connector: ConnectorApi = {
+      tokens: { token: async () => 'tok', reset: () => {} },
+      timeoutMs: 1000,
+      now: () => NOW,
+      fetch: async (url, init) => {
+        calls.push({ url: String(url), init: init ?? {} });
+        return answer;
+      },
+    };
+    return { connector, calls };
+  }
+
+  it('PUTs the activity, with its id, on its own URL', async () => {
+    const { connector, calls } = api(new Response(JSON.stringify({ id: '1795416000123' }), { status: 200 }));
+    await updateActivity(connector, 'https://smba.trafficmanager.net/emea/', 'a:1chat;x', '1795416000123', {
+      type: 'message',
+      text: 'Oppdatert',
+    });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.url).toBe(
+      'https://smba.trafficmanager.net/emea/v3/conversations/a%3A1chat%3Bx/activities/1795416000123',
+    );
+    expect(calls[0]?.init.method).toBe('PUT');
+    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({
+      type: 'message',
+      text: 'Oppdatert',
+      id: '1795416000123',
+    });
+    expect(calls[0]?.init.headers).toMatchObject({ authorization: 'Bearer tok' });
+  });
+
+  it('a message Teams no longer has is a permanent failure', async () => {
+    const { connector } = api(new Response(JSON.stringify(teamsError('ActivityNotFound')), { status: 404 }));
+    const err = await updateActivity(connector, 'https://x.example/', 'a:1', '17', { type: 'message' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toMatchObject({
+      code: ErrorCode.AddressInvalid,
+      context: { platformCode: 'ActivityNotFound' },
+    });
   });
 });

@@ -1,0 +1,127 @@
+import type { ProgressView } from './service.ts';
+
+/**
+ * What the chat adapters show a sender about an announcement, whatever the platform:
+ * numbers, amounts, language names and durations as the reader writes them, and the
+ * progress of a sending in numbers. Pure. The words come from each adapter's texts.
+ */
+
+/** The time texts a duration is worded with. */
+export type DurationKey = 'broadcast.time.underMinute' | 'broadcast.time.minutes' | 'broadcast.time.hours';
+
+const locale = (lang: string) => (lang === 'en' ? 'en-GB' : 'nb-NO');
+
+/** A number as the reader writes it (`1 234`, `2,50`); `digits` after the decimal sign, default 0. */
+export function formatNumber(lang: string, n: number, digits = 0): string {
+  return new Intl.NumberFormat(locale(lang), {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(n);
+}
+
+/** An amount in Norwegian kroner as the reader writes it (`2,50 kr`, `NOK 2.50`). */
+export function formatNok(lang: string, amount: number): string {
+  return new Intl.NumberFormat(locale(lang), { style: 'currency', currency: 'NOK' }).format(amount);
+}
+
+/** A language's name in the reader's language (`so` → `somali`), or the code. */
+export function languageName(code: string, lang: string): string {
+  try {
+    const name = new Intl.DisplayNames([lang === 'en' ? 'en' : 'nb'], { type: 'language' }).of(code);
+    return name && name !== code ? name : code;
+  } catch {
+    return code;
+  }
+}
+
+/** A duration in seconds as "under a minute", "about 5 min", "about 2 h". */
+export function duration(
+  seconds: number,
+  t: (key: DurationKey, params?: Record<string, string | number>) => string,
+): string {
+  if (seconds < 60) return t('broadcast.time.underMinute');
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 90) return t('broadcast.time.minutes', { count: minutes });
+  return t('broadcast.time.hours', { count: Math.round(minutes / 60) });
+}
+
+/** A time of day in Oslo, `HH:MM`, with the date when it is not `now`'s day. */
+export function clockTime(iso: string, lang: string, now: Date): string {
+  const at = new Date(iso);
+  const day = (d: Date) => d.toLocaleDateString('sv-SE', { timeZone: 'Europe/Oslo' });
+  const time = at.toLocaleTimeString(locale(lang), {
+    timeZone: 'Europe/Oslo',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  if (day(at) === day(now)) return time;
+  const date = at.toLocaleDateString(locale(lang), {
+    timeZone: 'Europe/Oslo',
+    day: 'numeric',
+    month: 'long',
+  });
+  return `${date} ${time}`;
+}
+
+/** Where a sending stands, in numbers. */
+export interface ProgressNumbers {
+  state: 'starting' | 'sending' | 'waiting' | 'done' | 'cancelled';
+  /** Guardians tracked so far (grows while the fan-out runs). */
+  total: number;
+  /** Guardians whose message has left (or who needed none): all but those queued. */
+  done: number;
+  /** 0–100; 100 only when the fan-out is over and nothing is queued. */
+  percent: number;
+  delivered: number;
+  /** Sent and not (yet) confirmed, not counted as not reached. */
+  sent: number;
+  queued: number;
+  notReached: number;
+  /** Reached: not in the not-reached list, not cancelled, not pending (exact once settled). */
+  reached: number;
+}
+
+/** The numbers of a progress view. Pure. */
+export function progressNumbers(p: ProgressView): ProgressNumbers {
+  const n = (s: keyof ProgressView['byStatus']) => p.byStatus[s] ?? 0;
+  const total = p.guardians;
+  const queued = n('queued');
+  const done = total - queued;
+  const sentNotReached = p.notReached.filter((r) => r.status === 'sent').length;
+  let percent = total > 0 ? Math.floor((done / total) * 100) : 0;
+  if (!p.fannedOut && percent === 100) percent = 99;
+  if (p.settled && p.status !== 'cancelled') percent = 100;
+  const state: ProgressNumbers['state'] =
+    p.status === 'cancelled'
+      ? 'cancelled'
+      : p.settled
+        ? 'done'
+        : total === 0
+          ? 'starting'
+          : queued > 0 || !p.fannedOut
+            ? 'sending'
+            : 'waiting';
+  return {
+    state,
+    total,
+    done,
+    percent,
+    delivered: n('delivered') + n('read'),
+    sent: Math.max(0, n('sent') - sentNotReached),
+    queued,
+    notReached: p.notReached.length,
+    reached: Math.max(0, total - p.notReached.length - n('cancelled')),
+  };
+}
+
+/** Ten cells, filled by the percentage (0–100). */
+export function progressBar(percent: number): string {
+  const full = Math.max(0, Math.min(10, Math.floor(percent / 10)));
+  return `${'█'.repeat(full)}${'░'.repeat(10 - full)}`;
+}
+
+/** Languages written right to left among those the schools use (DOMAIN.md), and Hebrew. */
+const RIGHT_TO_LEFT = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku', 'he']);
+
+/** Whether a language's text is shown right to left. */
+export const isRightToLeft = (lang: string): boolean => RIGHT_TO_LEFT.has(lang);
