@@ -204,14 +204,17 @@ export class BroadcastService implements BroadcastHooks {
     const now = this.deps.now();
     const sendAt = opts.sendAt ? new Date(opts.sendAt).toISOString() : found.value.sendAt;
     const later = sendAt !== undefined && Date.parse(sendAt) > now.getTime() + 1000;
+    // Set by the change that wins the write: `update` answers with the stored value when
+    // nothing changed, and a second press of Send must hear "already sent".
+    let sentNow = false;
     const updated = await this.deps.store.update(id, (a) => {
-      if (a.status !== 'draft' && a.status !== 'scheduled') return null;
+      sentNow = a.status === 'draft' || a.status === 'scheduled';
+      if (!sentNow) return null;
       return later
         ? { ...a, status: 'scheduled', sendAt: sendAt as string }
         : { ...a, status: 'sending', sentAt: now.toISOString() };
     });
-    if (!updated || (updated.status !== 'scheduled' && updated.status !== 'sending'))
-      return this.fail(409, 'already_sent', 'alreadySent');
+    if (!updated || !sentNow) return this.fail(409, 'already_sent', 'alreadySent');
     if (updated.status === 'scheduled' && updated.sendAt) {
       await this.deps.bus.schedule(
         { kind: 'broadcast-send', id: `${id}:${updated.sendAt}`, broadcastId: id },

@@ -107,6 +107,13 @@ describe('the fan-out', () => {
     if (!draft.ok) throw new Error(draft.message);
     await svc.send(rektor, draft.value.id);
     expect(bus.broadcasts).toBe(1);
+    // A second press of Send is refused, and queues nothing.
+    expect(await svc.send(rektor, draft.value.id)).toMatchObject({
+      ok: false,
+      status: 409,
+      error: 'already_sent',
+    });
+    expect(bus.broadcasts).toBe(1);
     bus.failOnBulk = 4;
     await expect(svc.fanOut({ id: draft.value.id })).rejects.toThrow('killed');
     expect(bus.outbound.size).toBe(35); // three batches of 10, half of the fourth
