@@ -1,16 +1,19 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
+import { CHAT_BROADCAST_KEYS } from '../../src/broadcast/chat.ts';
 import { type ParsedBroadcast, parseBroadcastCommand } from '../../src/broadcast/command.ts';
 import {
-  clockTime as clock,
   duration,
   languageName,
-  formatNok as nok,
   formatNumber as number,
+  previewFacts,
+  progressBar,
+  progressLine,
   progressNumbers,
+  progressStatus,
+  translationNote,
 } from '../../src/broadcast/display.ts';
 import type { PreviewView, ProgressView } from '../../src/broadcast/service.ts';
 import { textsFrom } from '../../src/broadcast/texts.ts';
@@ -26,57 +29,18 @@ import { fromSlackText } from './inbound.ts';
 // ---- texts ---------------------------------------------------------------------------
 
 /**
- * The keys of the `slack` section of locales/<nb|en>/ui.json. They live outside
- * `messages` (like the `broadcast` section): staff texts in Norwegian and English with
- * counts as parameters, not conversation texts every language must have.
+ * The keys of the `slack` section of locales/<nb|en>/ui.json: Slack's own, then those
+ * Teams words alike (src/broadcast/chat.ts). They live outside `messages` (like the
+ * `broadcast` section): staff texts in Norwegian and English with counts as parameters,
+ * not conversation texts every language must have.
  */
 export const BROADCAST_KEYS = [
   'broadcast.help',
   'broadcast.usage',
-  'broadcast.noAudience',
-  'broadcast.noText',
-  'broadcast.tooLong',
   'broadcast.notStaff',
   'broadcast.working',
-  'broadcast.failed',
-  'broadcast.alreadySent',
-  'broadcast.audience.class',
-  'broadcast.audience.trinn',
-  'broadcast.audience.school',
-  'broadcast.preview.heading',
-  'broadcast.preview.original',
-  'broadcast.preview.summary',
-  'broadcast.preview.sms',
-  'broadcast.preview.noSms',
-  'broadcast.preview.time',
-  'broadcast.preview.smsDeferred',
-  'broadcast.preview.notReachable',
-  'broadcast.preview.langGuardians',
-  'broadcast.preview.langSms',
-  'broadcast.preview.translated',
-  'broadcast.preview.edited',
-  'broadcast.preview.notTranslated',
-  'broadcast.preview.more',
-  'broadcast.preview.check',
-  'broadcast.time.underMinute',
-  'broadcast.time.minutes',
-  'broadcast.time.hours',
-  'broadcast.button.send',
-  'broadcast.button.cancel',
   'broadcast.sent',
-  'broadcast.cancelled',
-  'broadcast.progress.heading',
-  'broadcast.progress.percent',
-  'broadcast.progress.delivered',
-  'broadcast.progress.sent',
-  'broadcast.progress.queued',
-  'broadcast.progress.notReached',
-  'broadcast.progress.starting',
-  'broadcast.progress.sending',
-  'broadcast.progress.waiting',
-  'broadcast.progress.done',
-  'broadcast.progress.report',
-  'broadcast.progress.cancelled',
+  ...CHAT_BROADCAST_KEYS,
 ] as const;
 export type BroadcastKey = (typeof BROADCAST_KEYS)[number];
 
@@ -176,38 +140,11 @@ export function renderPreview(
   blocks.push({ type: 'section', text: mrkdwn(`*${escapeText(t('broadcast.preview.original'))}*`) });
   blocks.push({ type: 'section', text: plain(truncate(view.text, LIMITS.sectionText)) });
 
-  const seconds = Math.max(0, ...p.channels.map((c) => c.seconds));
-  const facts = [
-    t('broadcast.preview.summary', {
-      families: number(lang, p.families),
-      guardians: number(lang, p.guardians),
-      languages: number(lang, p.languages.length),
-    }),
-    p.sms.messages > 0
-      ? t('broadcast.preview.sms', {
-          messages: number(lang, p.sms.messages),
-          segments: number(lang, p.sms.segments),
-          cost: nok(lang, p.sms.nok),
-        })
-      : t('broadcast.preview.noSms'),
-    t('broadcast.preview.time', { time: duration(seconds, t) }),
-    ...(p.smsDeferredUntil
-      ? [t('broadcast.preview.smsDeferred', { at: clock(p.smsDeferredUntil, lang, ctx.now) })]
-      : []),
-    ...(p.optedOut + p.unreachable > 0
-      ? [t('broadcast.preview.notReachable', { count: number(lang, p.optedOut + p.unreachable) })]
-      : []),
-  ];
+  const facts = previewFacts(view, lang, ctx.now, t);
   blocks.push({ type: 'section', text: plain(facts.join('\n')) }, { type: 'divider' });
 
   for (const l of p.languages.slice(0, MAX_LANGUAGES)) {
-    const how = l.edited
-      ? t('broadcast.preview.edited')
-      : l.translated
-        ? t('broadcast.preview.translated')
-        : l.lang === 'nb'
-          ? ''
-          : t('broadcast.preview.notTranslated');
+    const how = translationNote(l, t);
     const lines = [
       `*${escapeText(`${languageName(l.lang, lang)} (${l.lang})`)}*`,
       escapeText(
@@ -269,12 +206,6 @@ export function settlePreview(
   };
 }
 
-/** Ten cells, filled by the percentage. */
-function bar(percent: number): string {
-  const full = Math.floor(percent / 10);
-  return `${'█'.repeat(full)}${'░'.repeat(10 - full)}`;
-}
-
 /** The progress message: a bar with the percentage sent, counts by outcome, and where it stands. Pure. */
 export function renderProgress(
   view: ProgressView,
@@ -284,28 +215,13 @@ export function renderProgress(
   const t: Texts = (key, params) => ctx.texts(lang, key, params);
   const nums = progressNumbers(view);
   const heading = t('broadcast.progress.heading', { audience: ctx.audience });
-  const line = t('broadcast.progress.percent', {
-    percent: nums.percent,
-    done: number(lang, nums.done),
-    total: number(lang, nums.total),
-  });
+  const line = progressLine(nums, lang, t);
   const field = (key: BroadcastKey, value: number) =>
     mrkdwn(`*${escapeText(t(key))}*\n${number(lang, value)}`);
-  const status =
-    nums.state === 'cancelled'
-      ? t('broadcast.progress.cancelled')
-      : nums.state === 'done'
-        ? [
-            t('broadcast.progress.done', {
-              reached: number(lang, nums.reached),
-              total: number(lang, nums.total),
-            }),
-            ...(nums.notReached > 0 ? [t('broadcast.progress.report')] : []),
-          ].join(' ')
-        : t(`broadcast.progress.${nums.state}`);
+  const status = progressStatus(nums, lang, t);
   const blocks: Block[] = [
     { type: 'header', text: plain(truncate(heading, LIMITS.headerText)) },
-    { type: 'section', text: plain(`${bar(nums.percent)}  ${line}`) },
+    { type: 'section', text: plain(`${progressBar(nums.percent)}  ${line}`) },
     {
       type: 'section',
       fields: [
@@ -318,9 +234,4 @@ export function renderProgress(
     { type: 'context', elements: [plain(status)] },
   ];
   return { text: escapeText(`${heading}: ${line}. ${status}`), blocks };
-}
-
-/** A short digest of a message: equal digests, nothing to update. Pure. */
-export function digest(message: SlackMessage): string {
-  return createHash('sha256').update(JSON.stringify(message)).digest('base64url').slice(0, 22);
 }

@@ -1,16 +1,13 @@
-import { resolveAudience } from '../../src/broadcast/audience.ts';
-import { parseBroadcastCommand, toAudience } from '../../src/broadcast/command.ts';
-import { mayBroadcast } from '../../src/broadcast/policy.ts';
-import type { BroadcastService } from '../../src/broadcast/service.ts';
+import { checkCommand } from '../../src/broadcast/chat.ts';
+import { parseBroadcastCommand } from '../../src/broadcast/command.ts';
+import { CLAIM_MS, digest, type FlowRunner, flowRunner } from '../../src/broadcast/follow.ts';
+import type { BroadcastService, ProgressView } from '../../src/broadcast/service.ts';
 import type { Staff } from '../../src/directory/model.ts';
-import { PermanentError, retryAfterOf } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import { MAX_TEXT } from '../../src/queue/jobs.ts';
 import {
   type BroadcastRequest,
   broadcastRequestOf,
   type CardContext,
-  digest,
   note,
   ORIGINAL_CHARS,
   previewCard,
@@ -54,7 +51,8 @@ export interface TeamsBroadcastDeps {
   now: () => Date;
 }
 
-export interface TeamsBroadcasts {
+/** The flow, run with src/broadcast/follow.ts's `flowRunner` (`start`, `stop`, `tick`, `idle`). */
+export interface TeamsBroadcasts extends FlowRunner {
   /**
    * A message in a personal chat that may be a broadcast request (`text` is its text
    * without the bot's mention). True: a staff member's command or preview button, taken;
@@ -63,21 +61,8 @@ export interface TeamsBroadcasts {
    * send or cancel); the translation and every Bot Connector call run afterwards.
    */
   handle(activity: MessageActivity, text: string): Promise<boolean>;
-  /** Starts following progress cards (every process serving Teams; idempotent). */
-  start(): void;
-  /** Stops the timer and waits for work in flight. */
-  stop(): Promise<void>;
-  /** One round of progress checks: what the timer runs. */
-  tick(): Promise<void>;
-  /** Resolves when the work started after answering has finished. */
-  idle(): Promise<void>;
 }
 
-/** A claim outlives any one check; it is released when the check ends. */
-const CLAIM_MS = 30_000;
-/** Progress cards older than this are checked once a minute. */
-const SLOW_AFTER_MS = 15 * 60_000;
-const SLOW_INTERVAL_MS = 60_000;
 /** As long as the bus drops a repeated inbound message id: the channel's retries come within it. */
 const SEEN_MS = 24 * 3_600_000;
 
@@ -98,31 +83,26 @@ interface Sender {
  * send or cancel; the draft (translation), the preview and every card update are posted
  * after the answer through the stored conversation reference. Permissions are the
  * service's: the command checks `mayBroadcast` before drafting, so a refusal is explained
- * at once, and the service checks again on every call. Progress: a timer in each process
- * that serves Teams checks the followed cards (kept in Redis), each under a short claim;
- * a card is only updated when what it shows changed.
+ * at once, and the service checks again on every call. Progress: src/broadcast/follow.ts's
+ * follower, in each process that serves Teams; a card is only updated when what it shows
+ * changed.
  */
 export function teamsBroadcasts(deps: TeamsBroadcastDeps): TeamsBroadcasts {
   const { service, texts, state, chat, log } = deps;
-  const intervalMs = deps.intervalMs ?? 5000;
-  const maxAgeMs = deps.maxAgeMs ?? 3 * 86_400_000;
-  const tasks = new Set<Promise<void>>();
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let ticking: Promise<void> | undefined;
-  let stopped = false;
-
-  /** Runs `work` after the answer went out; a failure is logged (ids only). */
-  function later(what: string, work: () => Promise<void>) {
-    const task: Promise<void> = work()
-      .catch((err: Error) =>
-        log?.error(
-          { what, err: { message: err?.message, code: (err as { code?: unknown })?.code } },
-          'teams broadcast: failed after answering',
-        ),
-      )
-      .finally(() => tasks.delete(task));
-    tasks.add(task);
-  }
+  /** The progress card of a followed preview: what the follower shows, and the first update after Send. */
+  const render = (view: ProgressView, card: ProgressWatch) =>
+    progressCard(view, { lang: card.lang, audience: card.audience, text: card.text, texts });
+  const { later, ...runner } = flowRunner({
+    name: 'teams broadcast',
+    service,
+    watches: state.watches,
+    render,
+    update: (watch, message) => chat.update(watch.conversationId, watch.activityId, message),
+    intervalMs: deps.intervalMs,
+    maxAgeMs: deps.maxAgeMs,
+    log,
+    now: deps.now,
+  });
 
   async function senderOf(aadObjectId: string): Promise<Sender | undefined> {
     const staff = await deps.staffOf(aadObjectId);
@@ -135,41 +115,26 @@ export function teamsBroadcasts(deps: TeamsBroadcastDeps): TeamsBroadcasts {
   async function command({ sender, lang }: Sender, conversationId: string, text: string) {
     const t = (key: TeamsBroadcastKey, params?: Record<string, string | number>) => texts(lang, key, params);
     const say = (words: string) => chat.post(conversationId, note(words, lang));
-    const parsed = parseBroadcastCommand(text);
-    if (!parsed.ok) {
-      const problem =
-        parsed.problem === 'tooLong'
-          ? t('broadcast.tooLong', { max: MAX_TEXT })
-          : t(`broadcast.${parsed.problem}`);
-      await say(`${problem}\n${t('broadcast.usage')}`);
-      return;
-    }
-    const classes = await service.classes(sender.schoolId);
-    const { audience, classGroup, name } = toAudience(parsed.audience, sender.schoolId, classes);
-    const decision = mayBroadcast(
-      sender,
-      resolveAudience(audience, sender.schoolId, {
-        classes,
-        ...(classGroup ? { classById: classGroup } : {}),
-      }),
-    );
-    if (!decision.ok) {
-      log?.info(
-        { staffId: sender.id, audience: audience.kind, reason: decision.reason },
-        'teams broadcast refused',
-      );
-      await say(service.explain(decision.reason, sender, lang));
+    const checked = await checkCommand(parseBroadcastCommand(text), sender, {
+      service,
+      lang,
+      t,
+      name: 'teams broadcast',
+      log,
+    });
+    if (!checked.ok) {
+      await say(checked.answer);
       return;
     }
     // The translation may take seconds: say that something is on its way. A lost note is no reason to stop.
     await say(t('broadcast.working')).catch((err: Error) =>
       log?.warn({ err: { message: err.message } }, 'teams broadcast: working note not posted'),
     );
-    const ctx: CardContext = { lang, audience: t(name.key, name.params), texts };
+    const ctx: CardContext = { lang, audience: checked.audience, texts };
     let message: OutgoingMessage;
     let id: string | undefined;
     try {
-      const result = await service.draft(sender, { audience, text: parsed.text });
+      const result = await service.draft(sender, checked.input);
       if (result.ok) {
         id = result.value.id;
         message = previewCard(result.value, { ...ctx, now: deps.now() });
@@ -186,7 +151,7 @@ export function teamsBroadcasts(deps: TeamsBroadcastDeps): TeamsBroadcasts {
     }
     const activityId = await chat.post(conversationId, message);
     if (id) {
-      const text = shorten(parsed.text, ORIGINAL_CHARS);
+      const text = shorten(checked.input.text, ORIGINAL_CHARS);
       const { audience } = ctx;
       await state.savePreview({ id, staffId: sender.id, conversationId, activityId, audience, lang, text });
     }
@@ -237,88 +202,16 @@ export function teamsBroadcasts(deps: TeamsBroadcastDeps): TeamsBroadcasts {
       if (!result.ok) return settle(result.message);
       // Followed before the card changes: should this update fail, the timer makes it.
       const watch: ProgressWatch = { ...card, since: deps.now().toISOString() };
-      await state.addWatch(watch);
-      if (!(await state.claim(id, CLAIM_MS))) return;
+      await state.watches.add(watch);
+      if (!(await state.watches.claim(id, CLAIM_MS))) return;
       try {
-        const message = progressCard(result.value, ctx);
+        const message = render(result.value, watch);
         await chat.update(card.conversationId, card.activityId, message);
-        await state.saveWatch({ ...watch, last: digest(message) });
+        await state.watches.save({ ...watch, last: digest(message) });
       } finally {
-        await state.release(id);
+        await state.watches.release(id);
       }
     });
-  }
-
-  async function follow(watch: ProgressWatch) {
-    const now = deps.now();
-    const age = now.getTime() - Date.parse(watch.since);
-    const sender = await service.sender(watch.staffId);
-    const result = sender ? await service.progress(sender, watch.id) : undefined;
-    if (!result?.ok) {
-      await state.removeWatch(watch.id);
-      log?.info({ broadcastId: watch.id }, 'teams broadcast progress: no longer readable, not followed');
-      return;
-    }
-    const message = progressCard(result.value, {
-      lang: watch.lang,
-      audience: watch.audience,
-      text: watch.text,
-      texts,
-    });
-    const last = digest(message);
-    if (last !== watch.last) {
-      try {
-        await chat.update(watch.conversationId, watch.activityId, message);
-      } catch (err) {
-        if (err instanceof PermanentError) {
-          await state.removeWatch(watch.id);
-          log?.warn(
-            { broadcastId: watch.id, code: err.code },
-            'teams broadcast progress: update refused, not followed',
-          );
-          return;
-        }
-        await state.saveWatch({ ...watch, due: now.getTime() + (retryAfterOf(err) ?? intervalMs) });
-        log?.warn(
-          { broadcastId: watch.id, err: { message: (err as Error).message } },
-          'teams broadcast progress: update failed',
-        );
-        return;
-      }
-    }
-    if (result.value.settled || age > maxAgeMs) {
-      await state.removeWatch(watch.id);
-      return;
-    }
-    const next = age < SLOW_AFTER_MS ? intervalMs : SLOW_INTERVAL_MS;
-    await state.saveWatch({ ...watch, last, due: now.getTime() + next });
-  }
-
-  async function tick() {
-    let all: ProgressWatch[];
-    try {
-      all = await state.watches();
-    } catch (err) {
-      log?.warn({ err: { message: (err as Error).message } }, 'teams broadcast progress: watches unreadable');
-      return;
-    }
-    for (const watch of all) {
-      if (stopped) return;
-      if (watch.due !== undefined && watch.due > deps.now().getTime()) continue;
-      try {
-        if (!(await state.claim(watch.id, CLAIM_MS))) continue;
-        try {
-          await follow(watch);
-        } finally {
-          await state.release(watch.id);
-        }
-      } catch (err) {
-        log?.warn(
-          { broadcastId: watch.id, err: { message: (err as Error).message } },
-          'teams broadcast progress: check failed',
-        );
-      }
-    }
   }
 
   return {
@@ -349,28 +242,6 @@ export function teamsBroadcasts(deps: TeamsBroadcastDeps): TeamsBroadcasts {
       return true;
     },
 
-    start() {
-      if (timer || stopped) return;
-      timer = setInterval(() => {
-        ticking ??= tick().finally(() => {
-          ticking = undefined;
-        });
-      }, intervalMs);
-      timer.unref();
-    },
-
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await ticking;
-      await Promise.allSettled([...tasks]);
-    },
-
-    tick,
-
-    async idle() {
-      while (tasks.size > 0) await Promise.allSettled([...tasks]);
-    },
+    ...runner,
   };
 }

@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import {
+  followedWatch,
+  fromJson,
+  MemoryWatchStore,
+  RedisWatchStore,
+  type WatchStore,
+} from '../../src/broadcast/watch.ts';
 
 /**
  * What Teams broadcasts keep between requests, shared by every process: where each
@@ -26,29 +33,15 @@ export const previewCard = z.object({
 });
 export type PreviewCard = z.infer<typeof previewCard>;
 
-/** A progress card following one announcement until it settles. */
-export const progressWatch = previewCard.extend({
-  /** When sending started (ISO). */
-  since: z.string(),
-  /** Next check due (epoch ms); unset: at once. */
-  due: z.number().optional(),
-  /** Digest of the card as last shown: an equal one is not sent again. */
-  last: z.string().optional(),
-});
+/** A progress card following one announcement until it settles (the preview card, replaced in place). */
+export const progressWatch = previewCard.extend(followedWatch.shape);
 export type ProgressWatch = z.infer<typeof progressWatch>;
 
 export interface TeamsBroadcastState {
   savePreview(card: PreviewCard): Promise<void>;
   preview(id: string): Promise<PreviewCard | undefined>;
-  addWatch(watch: ProgressWatch): Promise<void>;
-  watches(): Promise<ProgressWatch[]>;
-  watch(id: string): Promise<ProgressWatch | undefined>;
-  /** Replaces a watch that is still there: one removed meanwhile stays removed. */
-  saveWatch(watch: ProgressWatch): Promise<void>;
-  removeWatch(id: string): Promise<void>;
-  /** The right to check announcement `id` for `ttlMs`, so two processes do not both update its card. */
-  claim(id: string, ttlMs: number): Promise<boolean>;
-  release(id: string): Promise<void>;
+  /** The progress cards followed, and the claims on them (src/broadcast/watch.ts). */
+  readonly watches: WatchStore<ProgressWatch>;
   /** True the first time a message id is seen within `ttlMs`; false for the channel's retries of it. */
   firstDelivery(messageId: string, ttlMs: number): Promise<boolean>;
   /** Forgets a message id, so that a retry is handled (its first handling failed). */
@@ -62,21 +55,10 @@ export interface TeamsBroadcastStateOptions {
 
 const DEFAULT_PREVIEW_TTL_SECONDS = 30 * 86_400;
 
-/** Stored JSON back as a value, or undefined when it is not one (a damaged entry is not trusted). */
-function parse<T>(schema: z.ZodType<T>, raw: string | null | undefined): T | undefined {
-  if (!raw) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** For `npm start` (one process) and unit tests. `now` drives expiry. */
 export class MemoryTeamsBroadcastState implements TeamsBroadcastState {
+  readonly watches: MemoryWatchStore<ProgressWatch>;
   private readonly previews = new Map<string, { card: PreviewCard; until: number }>();
-  private readonly followed = new Map<string, ProgressWatch>();
   private readonly until = new Map<string, number>();
   private readonly previewTtlMs: number;
 
@@ -84,6 +66,7 @@ export class MemoryTeamsBroadcastState implements TeamsBroadcastState {
     private readonly now: () => Date = () => new Date(),
     options: TeamsBroadcastStateOptions = {},
   ) {
+    this.watches = new MemoryWatchStore(now);
     this.previewTtlMs = (options.previewTtlSeconds ?? DEFAULT_PREVIEW_TTL_SECONDS) * 1000;
   }
 
@@ -94,35 +77,6 @@ export class MemoryTeamsBroadcastState implements TeamsBroadcastState {
   async preview(id: string) {
     const entry = this.previews.get(id);
     return entry && entry.until > this.now().getTime() ? { ...entry.card } : undefined;
-  }
-
-  async addWatch(watch: ProgressWatch) {
-    this.followed.set(watch.id, { ...watch });
-  }
-
-  async watches() {
-    return [...this.followed.values()].map((w) => ({ ...w }));
-  }
-
-  async watch(id: string) {
-    const watch = this.followed.get(id);
-    return watch ? { ...watch } : undefined;
-  }
-
-  async saveWatch(watch: ProgressWatch) {
-    if (this.followed.has(watch.id)) this.followed.set(watch.id, { ...watch });
-  }
-
-  async removeWatch(id: string) {
-    this.followed.delete(id);
-  }
-
-  async claim(id: string, ttlMs: number) {
-    return this.take(`claim:${id}`, ttlMs);
-  }
-
-  async release(id: string) {
-    this.until.delete(`claim:${id}`);
   }
 
   async firstDelivery(messageId: string, ttlMs: number) {
@@ -143,12 +97,6 @@ export class MemoryTeamsBroadcastState implements TeamsBroadcastState {
   }
 }
 
-/** Sets a hash field only if it exists: a watch removed by another process is not brought back. */
-const SAVE_IF_PRESENT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-end
-return -1`;
-
 /**
  * Redis, under `<prefix>teams:`: `bc-preview:<id>` (the preview card, TTL 30 days),
  * `bc-watch` (hash: announcement id → the followed progress card, removed when it
@@ -156,6 +104,7 @@ return -1`;
  * broadcast message taken, 24 h). Every command names one key (Redis Cluster).
  */
 export class RedisTeamsBroadcastState implements TeamsBroadcastState {
+  readonly watches: RedisWatchStore<ProgressWatch>;
   private readonly previewTtlSeconds: number;
 
   /** `prefix` goes in front of every key as is, e.g. `skolebro:`. */
@@ -164,15 +113,12 @@ export class RedisTeamsBroadcastState implements TeamsBroadcastState {
     private readonly prefix: string,
     options: TeamsBroadcastStateOptions = {},
   ) {
+    this.watches = new RedisWatchStore(redis, `${prefix}teams:`, progressWatch);
     this.previewTtlSeconds = options.previewTtlSeconds ?? DEFAULT_PREVIEW_TTL_SECONDS;
   }
 
   private key(k: string) {
     return `${this.prefix}teams:${k}`;
-  }
-
-  private get hash() {
-    return this.key('bc-watch');
   }
 
   async savePreview(card: PreviewCard) {
@@ -185,42 +131,7 @@ export class RedisTeamsBroadcastState implements TeamsBroadcastState {
   }
 
   async preview(id: string) {
-    return parse(previewCard, await this.redis.get(this.key(`bc-preview:${id}`)));
-  }
-
-  async addWatch(watch: ProgressWatch) {
-    await this.redis.hset(this.hash, watch.id, JSON.stringify(watch));
-  }
-
-  async watches() {
-    const rows = await this.redis.hgetall(this.hash);
-    const watches: ProgressWatch[] = [];
-    for (const [id, json] of Object.entries(rows)) {
-      const watch = parse(progressWatch, json);
-      if (watch) watches.push(watch);
-      else await this.redis.hdel(this.hash, id);
-    }
-    return watches;
-  }
-
-  async watch(id: string) {
-    return parse(progressWatch, await this.redis.hget(this.hash, id));
-  }
-
-  async saveWatch(watch: ProgressWatch) {
-    await this.redis.eval(SAVE_IF_PRESENT, 1, this.hash, watch.id, JSON.stringify(watch));
-  }
-
-  async removeWatch(id: string) {
-    await this.redis.hdel(this.hash, id);
-  }
-
-  async claim(id: string, ttlMs: number) {
-    return (await this.redis.set(this.key(`bc-claim:${id}`), '1', 'PX', ttlMs, 'NX')) === 'OK';
-  }
-
-  async release(id: string) {
-    await this.redis.del(this.key(`bc-claim:${id}`));
+    return fromJson(previewCard, await this.redis.get(this.key(`bc-preview:${id}`)));
   }
 
   async firstDelivery(messageId: string, ttlMs: number) {

@@ -1,17 +1,18 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { CHAT_BROADCAST_KEYS } from '../../src/broadcast/chat.ts';
 import { isBroadcastCommand } from '../../src/broadcast/command.ts';
 import {
-  clockTime,
-  duration,
-  formatNok,
   formatNumber,
   isRightToLeft,
   languageName,
+  previewFacts,
   progressBar,
+  progressLine,
   progressNumbers,
+  progressStatus,
+  translationNote,
 } from '../../src/broadcast/display.ts';
 import type { Channel } from '../../src/broadcast/model.ts';
 import type { PreviewView, ProgressView } from '../../src/broadcast/service.ts';
@@ -52,52 +53,10 @@ export const TEAMS_BROADCAST_KEYS = [
 ] as const;
 
 /**
- * Keys whose words are the same in Slack and Teams: read from the `slack` section, unless
- * the `teams` section words one of them its own way.
+ * Keys whose words are the same in Slack and Teams (src/broadcast/chat.ts): read from the
+ * `slack` section, unless the `teams` section words one of them its own way.
  */
-export const SHARED_BROADCAST_KEYS = [
-  'broadcast.noAudience',
-  'broadcast.noText',
-  'broadcast.tooLong',
-  'broadcast.failed',
-  'broadcast.alreadySent',
-  'broadcast.cancelled',
-  'broadcast.audience.class',
-  'broadcast.audience.trinn',
-  'broadcast.audience.school',
-  'broadcast.preview.heading',
-  'broadcast.preview.original',
-  'broadcast.preview.summary',
-  'broadcast.preview.sms',
-  'broadcast.preview.noSms',
-  'broadcast.preview.time',
-  'broadcast.preview.smsDeferred',
-  'broadcast.preview.notReachable',
-  'broadcast.preview.langGuardians',
-  'broadcast.preview.langSms',
-  'broadcast.preview.translated',
-  'broadcast.preview.edited',
-  'broadcast.preview.notTranslated',
-  'broadcast.preview.more',
-  'broadcast.preview.check',
-  'broadcast.time.underMinute',
-  'broadcast.time.minutes',
-  'broadcast.time.hours',
-  'broadcast.button.send',
-  'broadcast.button.cancel',
-  'broadcast.progress.heading',
-  'broadcast.progress.percent',
-  'broadcast.progress.delivered',
-  'broadcast.progress.sent',
-  'broadcast.progress.queued',
-  'broadcast.progress.notReached',
-  'broadcast.progress.starting',
-  'broadcast.progress.sending',
-  'broadcast.progress.waiting',
-  'broadcast.progress.done',
-  'broadcast.progress.report',
-  'broadcast.progress.cancelled',
-] as const;
+export const SHARED_BROADCAST_KEYS = CHAT_BROADCAST_KEYS;
 
 export type TeamsBroadcastKey =
   | (typeof TEAMS_BROADCAST_KEYS)[number]
@@ -239,13 +198,7 @@ function languageBlock(
   lang: string,
   t: Texts,
 ) {
-  const how = l.edited
-    ? t('broadcast.preview.edited')
-    : l.translated
-      ? t('broadcast.preview.translated')
-      : l.lang === 'nb'
-        ? ''
-        : t('broadcast.preview.notTranslated');
+  const how = translationNote(l, t);
   const channels = CHANNELS.filter((c) => (l.channels[c] ?? 0) > 0).map((c) =>
     t('broadcast.preview.onChannel', {
       channel: t(`broadcast.channel.${c}`),
@@ -303,28 +256,7 @@ export function previewCard(
   const t: Texts = (key, params) => ctx.texts(lang, key, params);
   const p = view.preview;
   const title = t('broadcast.preview.heading', { audience: ctx.audience });
-  const seconds = Math.max(0, ...p.channels.map((c) => c.seconds));
-  const facts = [
-    t('broadcast.preview.summary', {
-      families: formatNumber(lang, p.families),
-      guardians: formatNumber(lang, p.guardians),
-      languages: formatNumber(lang, p.languages.length),
-    }),
-    p.sms.messages > 0
-      ? t('broadcast.preview.sms', {
-          messages: formatNumber(lang, p.sms.messages),
-          segments: formatNumber(lang, p.sms.segments),
-          cost: formatNok(lang, p.sms.nok),
-        })
-      : t('broadcast.preview.noSms'),
-    t('broadcast.preview.time', { time: duration(seconds, t) }),
-    ...(p.smsDeferredUntil
-      ? [t('broadcast.preview.smsDeferred', { at: clockTime(p.smsDeferredUntil, lang, ctx.now) })]
-      : []),
-    ...(p.optedOut + p.unreachable > 0
-      ? [t('broadcast.preview.notReachable', { count: formatNumber(lang, p.optedOut + p.unreachable) })]
-      : []),
-  ];
+  const facts = previewFacts(view, lang, ctx.now, t);
   const head = [
     heading(title),
     ...original(view.text, t),
@@ -370,23 +302,8 @@ export function progressCard(view: ProgressView, ctx: CardContext & { text: stri
   const t: Texts = (key, params) => ctx.texts(lang, key, params);
   const nums = progressNumbers(view);
   const title = t('broadcast.progress.heading', { audience: ctx.audience });
-  const line = t('broadcast.progress.percent', {
-    percent: nums.percent,
-    done: formatNumber(lang, nums.done),
-    total: formatNumber(lang, nums.total),
-  });
-  const status =
-    nums.state === 'cancelled'
-      ? t('broadcast.progress.cancelled')
-      : nums.state === 'done'
-        ? [
-            t('broadcast.progress.done', {
-              reached: formatNumber(lang, nums.reached),
-              total: formatNumber(lang, nums.total),
-            }),
-            ...(nums.notReached > 0 ? [t('broadcast.progress.report')] : []),
-          ].join(' ')
-        : t(`broadcast.progress.${nums.state}`);
+  const line = progressLine(nums, lang, t);
+  const status = progressStatus(nums, lang, t);
   const fact = (key: TeamsBroadcastKey, value: number) => ({
     title: t(key),
     value: formatNumber(lang, value),
@@ -423,8 +340,3 @@ export function settledPreviewCard(ctx: CardContext & { text: string; note: stri
 
 /** A short note to the sender in the chat (usage, refusal, "making the preview"). */
 export const note = (text: string, lang: string): OutgoingMessage => plainMessage(text, lang);
-
-/** A short digest of a message: equal digests, nothing to update. Pure. */
-export function digest(message: OutgoingMessage): string {
-  return createHash('sha256').update(JSON.stringify(message)).digest('base64url').slice(0, 22);
-}

@@ -156,10 +156,12 @@ export class RedisTeamsState implements TeamsState {
 
   async saveReference(ref: TeamsReference) {
     const value = JSON.stringify(ref);
-    await this.redis.set(this.key(keys.conversation(ref.conversation.id)), value);
-    if (personal(ref) && ref.user.aadObjectId) {
-      await this.redis.set(this.key(keys.user(ref.user.aadObjectId)), value);
-    }
+    const conversation = this.key(keys.conversation(ref.conversation.id));
+    // One round trip on the request path (every Teams message refreshes its reference);
+    // a pipeline, not MSET, as the two keys may live in different Cluster slots.
+    const write = this.redis.pipeline().set(conversation, value);
+    if (personal(ref) && ref.user.aadObjectId) write.set(this.key(keys.user(ref.user.aadObjectId)), value);
+    for (const [err] of (await write.exec()) ?? []) if (err) throw err;
   }
 
   async forgetReference(ref: TeamsReference) {

@@ -1,4 +1,5 @@
-import type { ProgressView } from './service.ts';
+import type { ChatTexts } from './chat.ts';
+import type { PreviewView, ProgressView } from './service.ts';
 
 /**
  * What the chat adapters show a sender about an announcement, whatever the platform:
@@ -125,3 +126,65 @@ const RIGHT_TO_LEFT = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku', 'he']);
 
 /** Whether a language's text is shown right to left. */
 export const isRightToLeft = (lang: string): boolean => RIGHT_TO_LEFT.has(lang);
+
+// ---- words shared by the chat adapters ---------------------------------------------------
+
+/**
+ * The facts of a preview, one a line: families, parents and languages; SMS messages,
+ * segments and cost (or none); the estimated time; when SMS are held back (quiet hours);
+ * how many cannot be reached. Pure.
+ */
+export function previewFacts(view: PreviewView, lang: string, now: Date, t: ChatTexts): string[] {
+  const p = view.preview;
+  const seconds = Math.max(0, ...p.channels.map((c) => c.seconds));
+  return [
+    t('broadcast.preview.summary', {
+      families: formatNumber(lang, p.families),
+      guardians: formatNumber(lang, p.guardians),
+      languages: formatNumber(lang, p.languages.length),
+    }),
+    p.sms.messages > 0
+      ? t('broadcast.preview.sms', {
+          messages: formatNumber(lang, p.sms.messages),
+          segments: formatNumber(lang, p.sms.segments),
+          cost: formatNok(lang, p.sms.nok),
+        })
+      : t('broadcast.preview.noSms'),
+    t('broadcast.preview.time', { time: duration(seconds, t) }),
+    ...(p.smsDeferredUntil
+      ? [t('broadcast.preview.smsDeferred', { at: clockTime(p.smsDeferredUntil, lang, now) })]
+      : []),
+    ...(p.optedOut + p.unreachable > 0
+      ? [t('broadcast.preview.notReachable', { count: formatNumber(lang, p.optedOut + p.unreachable) })]
+      : []),
+  ];
+}
+
+/** How a language's text in a preview came about: edited, translated, or not (nothing for Norwegian). Pure. */
+export function translationNote(l: PreviewView['preview']['languages'][number], t: ChatTexts): string {
+  if (l.edited) return t('broadcast.preview.edited');
+  if (l.translated) return t('broadcast.preview.translated');
+  return l.lang === 'nb' ? '' : t('broadcast.preview.notTranslated');
+}
+
+/** The percentage sent, in words: `25 % sendt (1 av 4 foresatte)`. Pure. */
+export function progressLine(nums: ProgressNumbers, lang: string, t: ChatTexts): string {
+  return t('broadcast.progress.percent', {
+    percent: nums.percent,
+    done: formatNumber(lang, nums.done),
+    total: formatNumber(lang, nums.total),
+  });
+}
+
+/** Where a sending stands, in words: once done, how many were reached (and the report when some were not). Pure. */
+export function progressStatus(nums: ProgressNumbers, lang: string, t: ChatTexts): string {
+  if (nums.state === 'cancelled') return t('broadcast.progress.cancelled');
+  if (nums.state !== 'done') return t(`broadcast.progress.${nums.state}`);
+  return [
+    t('broadcast.progress.done', {
+      reached: formatNumber(lang, nums.reached),
+      total: formatNumber(lang, nums.total),
+    }),
+    ...(nums.notReached > 0 ? [t('broadcast.progress.report')] : []),
+  ].join(' ');
+}

@@ -1,17 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack, type PostedMessage } from '../../adapters/slack/fake-slack.ts';
 import { COMMANDS_PATH, INTERACTIONS_PATH } from '../../adapters/slack/index.ts';
-import { FakeTwilio } from '../../adapters/sms/fake-twilio.ts';
-import { type App, createApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
+import { type BroadcastApp, startBroadcastApp } from '../helpers/broadcast-app.ts';
 import { sleep } from '../helpers/processes.ts';
-import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
-import { data, locales, nlu, ROOT } from '../helpers/world.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * `/skolebro kunngjøring` through the running app: createApp on a private redis-server
@@ -22,9 +14,6 @@ import { data, locales, nlu, ROOT } from '../helpers/world.ts';
  * of another class asking for the whole school is refused, and nothing happens.
  */
 
-const PUBLIC = 'https://skolebro.example';
-const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
-const SMS_TOKEN = 'sms-secret-token';
 const SIGNING_SECRET = 'slack-signing-secret-for-broadcast';
 const BOT_TOKEN = 'xoxb-2222222222-broadcast-skolebro';
 const INGRID = 'U07INGRID01'; // t-ingrid, kontaktlærer for 3A
@@ -37,84 +26,39 @@ const CLASS_3A = {
   fa: '+4791000010', // Arash
 };
 
-let redis: TestRedis;
-let client: Redis;
-let mt: FakeTranslator;
-let twilio: FakeTwilio;
+let world: BroadcastApp;
 let slack: FakeSlack;
-let app: App;
-let url: string;
-let prefix: string;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-  client.on('error', () => {});
-  mt = await startFakeTranslator();
-  twilio = await FakeTwilio.start({
-    accountSid: ACCOUNT_SID,
-    authToken: SMS_TOKEN,
-    route: (u) => u.replace(PUBLIC, url),
-  });
   slack = await FakeSlack.start({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET });
-  prefix = uniquePrefix('slack-broadcast');
-  const env = {
-    LOG_LEVEL: 'silent',
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: prefix,
-    TRANSLATOR_ENDPOINT: mt.url,
-    TRANSLATOR_KEY: mt.key,
-    SMS_ACCOUNT_SID: ACCOUNT_SID,
-    SMS_AUTH_TOKEN: SMS_TOKEN,
-    SMS_FROM: '+4759440000',
-    SMS_API_BASE_URL: twilio.url,
-    PUBLIC_BASE_URL: PUBLIC,
+  world = await startBroadcastApp('slack-broadcast', {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_API_BASE_URL: slack.url,
-    // Slack checks request timestamps against real time: no shifted clock here, so no quiet hours.
-    BROADCAST_QUIET_HOURS: 'off',
     SLACK_BROADCAST_PROGRESS_SECONDS: '0.2',
-  };
-  const config = { ...loadConfig(env, ROOT), LOCALES_DIR: join(ROOT, 'locales') };
-  app = await createApp(config, { locales, nlu: nlu(), directory: data }, { log: createLogger('silent') });
-  await app.server.listen({ port: 0, host: '127.0.0.1' });
-  url = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;
+  });
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  client?.disconnect();
+  await world?.close();
   await slack?.close();
-  await twilio?.close();
-  await mt?.close();
-  await redis?.stop();
 }, 30_000);
-
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
-}
 
 async function command(user: string, text: string) {
   const started = Date.now();
-  const res = await slack.postCommand(`${url}${COMMANDS_PATH}`, { user, text });
+  const res = await slack.postCommand(`${world.url}${COMMANDS_PATH}`, { user, text });
   expect(res.status).toBe(200);
   return { ms: Date.now() - started, body: (await res.json()) as { response_type: string; text: string } };
 }
 
-const sentTo = (phone: string) => twilio.sent.filter((m) => m.to === phone);
+const sentTo = (phone: string) => world.twilio.sent.filter((m) => m.to === phone);
 const blockText = (m: { blocks: unknown[] }) => JSON.stringify(m.blocks);
 const hasButtons = (m: PostedMessage) => m.blocks.some((b) => b.type === 'actions');
-const draftKeys = async () => (await client.keys(`${prefix}:bc:*`)).length;
+const draftKeys = async () => (await world.client.keys(`${world.prefix}:bc:*`)).length;
 
 describe('a broadcast from Slack', () => {
   it('refuses a kontaktlærer the whole school, with the explanation, and sends nothing', async () => {
+    const { mt, twilio } = world;
     const before = { keys: await draftKeys(), mt: mt.stats.requests, sms: twilio.sent.length };
     const { body } = await command(LARS, 'kunngjøring skole Husk juleavslutningen');
     expect(body).toEqual({
@@ -129,6 +73,7 @@ describe('a broadcast from Slack', () => {
   });
 
   it('previews, sends to the class in each language, and updates the progress message to 100 %', async () => {
+    const { mt, twilio, client, prefix, url } = world;
     const dm = slack.dmOf(INGRID);
     // The translation is slow; the command's answer does not wait for it.
     mt.stall(1, 2500);

@@ -1,18 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeTwilio } from '../../adapters/sms/fake-twilio.ts';
 import { FakeConnector, type FakeUser, type PostedActivity } from '../../adapters/teams/fake-connector.ts';
-import { type App, createApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
 import type { DirectoryData } from '../../src/directory/model.ts';
-import { createLogger } from '../../src/log.ts';
-import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
+import { type BroadcastApp, startBroadcastApp } from '../helpers/broadcast-app.ts';
 import { sleep } from '../helpers/processes.ts';
-import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
-import { data, locales, nlu, ROOT } from '../helpers/world.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { data } from '../helpers/world.ts';
 
 /**
  * `kunngjøring …` from Teams through the running app: createApp on a private redis-server
@@ -25,9 +18,6 @@ import { data, locales, nlu, ROOT } from '../helpers/world.ts';
  * refused in her chat, and nothing happens.
  */
 
-const PUBLIC = 'https://skolebro.example';
-const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
-const SMS_TOKEN = 'sms-secret-token';
 const APP_ID = '3f6e2a1b-7c4d-4e8f-9a0b-1c2d3e4f5a6b';
 const APP_PASSWORD = randomBytes(16).toString('hex');
 const SOFIE = '6f1c2a9e-0b7d-4d3e-9a51-3c2b7e8f0a11'; // t-sofie, kontaktlærer 6A
@@ -46,59 +36,25 @@ const school: DirectoryData = {
   staff: data.staff.map((s) => (s.id === 'f-nina' ? { ...s, teamsId: NINA } : s)),
 };
 
-let redis: TestRedis;
-let client: Redis;
-let mt: FakeTranslator;
-let twilio: FakeTwilio;
+let world: BroadcastApp;
 let teams: FakeConnector;
-let app: App;
-let url: string;
-let prefix: string;
 let sofie: FakeUser;
 let kari: FakeUser;
 let nina: FakeUser;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-  client.on('error', () => {});
-  mt = await startFakeTranslator();
-  twilio = await FakeTwilio.start({
-    accountSid: ACCOUNT_SID,
-    authToken: SMS_TOKEN,
-    route: (u) => u.replace(PUBLIC, url),
-  });
   teams = await FakeConnector.start({ appId: APP_ID, appPassword: APP_PASSWORD });
-  prefix = uniquePrefix('teams-broadcast');
-  const config = loadConfig(
+  world = await startBroadcastApp(
+    'teams-broadcast',
     {
-      LOG_LEVEL: 'silent',
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: prefix,
-      TRANSLATOR_ENDPOINT: mt.url,
-      TRANSLATOR_KEY: mt.key,
-      SMS_ACCOUNT_SID: ACCOUNT_SID,
-      SMS_AUTH_TOKEN: SMS_TOKEN,
-      SMS_FROM: '+4759440000',
-      SMS_API_BASE_URL: twilio.url,
-      PUBLIC_BASE_URL: PUBLIC,
       TEAMS_APP_ID: APP_ID,
       TEAMS_APP_PASSWORD: APP_PASSWORD,
       TEAMS_OPENID_METADATA_URL: teams.openIdMetadataUrl,
       TEAMS_LOGIN_URL: teams.loginUrl,
-      // Tokens are checked against real time: no shifted clock here, so no quiet hours.
-      BROADCAST_QUIET_HOURS: 'off',
       TEAMS_BROADCAST_PROGRESS_SECONDS: '0.2',
     },
-    ROOT,
+    school,
   );
-  app = await createApp(
-    { ...config, LOCALES_DIR: join(ROOT, 'locales') },
-    { locales, nlu: nlu(), directory: school },
-    { log: createLogger('silent') },
-  );
-  await app.server.listen({ port: 0, host: '127.0.0.1' });
-  url = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;
   sofie = teams.user(SOFIE, 'Sofie Haugen');
   kari = teams.user(KARI, 'Kari Nordmann');
   nina = teams.user(NINA, 'Nina Dahl');
@@ -107,28 +63,14 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  client?.disconnect();
+  await world?.close();
   await teams?.close();
-  await twilio?.close();
-  await mt?.close();
-  await redis?.stop();
 }, 30_000);
-
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
-}
 
 /** Posts an activity to the messaging endpoint as Teams; resolves to how long the answer took. */
 async function teamsPost(activity: unknown): Promise<number> {
   const started = Date.now();
-  const [res] = await teams.post(`${url}/api/messages`, activity);
+  const [res] = await teams.post(`${world.url}/api/messages`, activity);
   expect(res?.status).toBe(200);
   return Date.now() - started;
 }
@@ -138,11 +80,12 @@ const cardOf = (activity: PostedActivity['activity'] | undefined) =>
   activity?.attachments?.[0]?.content as Card | undefined;
 const shown = (activity: PostedActivity['activity'] | undefined) =>
   JSON.stringify(cardOf(activity) ?? activity);
-const draftKeys = async () => (await client.keys(`${prefix}:bc:*`)).length;
-const smsToFatima = () => twilio.sent.filter((m) => m.to === FATIMA);
+const draftKeys = async () => (await world.client.keys(`${world.prefix}:bc:*`)).length;
+const smsToFatima = () => world.twilio.sent.filter((m) => m.to === FATIMA);
 
 describe('a broadcast from Teams', () => {
   it('refuses an FAU member of one class the whole school, explained in her chat, and sends nothing', async () => {
+    const { mt, twilio } = world;
     const before = { keys: await draftKeys(), mt: mt.stats.requests, sms: twilio.sent.length };
     await teamsPost(teams.message(nina, { text: 'kunngjøring hele skolen Husk dugnaden på lørdag' }));
 
@@ -157,6 +100,7 @@ describe('a broadcast from Teams', () => {
   });
 
   it('previews in two languages, sends to the class on Send, and updates the card to 100 %', async () => {
+    const { mt, twilio, client, prefix } = world;
     // The translation is slow; the webhook's answer does not wait for it.
     mt.stall(1, 2500);
     const ms = await teamsPost(

@@ -21,14 +21,14 @@ import { slackBroadcasts } from '../../../adapters/slack/broadcast-flow.ts';
 import { MemoryProgressWatches } from '../../../adapters/slack/broadcast-watch.ts';
 import { checkBlocks } from '../../../adapters/slack/fake-slack.ts';
 import type { BlockActions, SlashCommand } from '../../../adapters/slack/inbound.ts';
-import { MemoryAudience } from '../../../src/broadcast/audience.ts';
-import { BroadcastService, type PreviewView, type ProgressView } from '../../../src/broadcast/service.ts';
-import { MemoryBroadcastStore } from '../../../src/broadcast/store.ts';
-import { loadBroadcastTexts as loadServiceTexts } from '../../../src/broadcast/texts.ts';
-import { createLogger } from '../../../src/log.ts';
-import type { JobBus } from '../../../src/queue/bus.ts';
-import type { AnyTimerJob, OutboundJob } from '../../../src/queue/jobs.ts';
-import type { Translator } from '../../../src/translation/types.ts';
+import type { PreviewView } from '../../../src/broadcast/service.ts';
+import {
+  demoBroadcastService,
+  demoStaffOf,
+  markingTranslator,
+  nextCheck,
+  progressView as progress,
+} from '../../helpers/broadcast.ts';
 import { data, ROOT } from '../../helpers/world.ts';
 
 const texts = loadBroadcastTexts(join(ROOT, 'locales'));
@@ -248,20 +248,6 @@ describe('the preview', () => {
   });
 });
 
-const progress = (over: Partial<ProgressView>): ProgressView => ({
-  id: 'bc123',
-  status: 'sending',
-  fannedOut: false,
-  guardians: 0,
-  byStatus: {},
-  byChannel: {},
-  byLang: {},
-  smsOptedOut: 0,
-  settled: false,
-  notReached: [],
-  ...over,
-});
-
 describe('the progress message', () => {
   it('goes from starting through sending and waiting to done at 100 %', () => {
     const ctx = { lang: 'nb', audience: 'klasse 3A', texts };
@@ -314,58 +300,14 @@ describe('the progress message', () => {
 
 // ---- the flow, with the real broadcast service over the demo school ---------------------
 
-class RecordingBus implements JobBus {
-  readonly outbound: OutboundJob[] = [];
-  async enqueueInbound() {
-    return { duplicate: false };
-  }
-  async enqueueOutbound(job: OutboundJob) {
-    this.outbound.push(job);
-  }
-  async enqueueOutboundBulk(jobs: readonly OutboundJob[]) {
-    this.outbound.push(...jobs);
-  }
-  async enqueueBroadcast() {}
-  async schedule(_job: AnyTimerJob) {}
-  start() {}
-  async close() {}
-}
-
-const translator: Translator = {
-  detect: async (t) => t.map(() => ({ language: 'nb', score: 1, isTranslationSupported: true })),
-  translate: async (t, to) =>
-    t.map((text) => ({ text: `[${to}] ${text}`, translated: true, from: 'nb', to })),
-  translateMany: async (t, targets) =>
-    t.map((text) => targets.map((to) => ({ text: `[${to}] ${text}`, translated: true, from: 'nb', to }))),
-};
-
 function world() {
-  const bus = new RecordingBus();
-  let n = 0;
-  const service = new BroadcastService({
-    store: new MemoryBroadcastStore(),
-    source: new MemoryAudience(data),
-    bus,
-    translator,
-    channels: () => [
-      { name: 'sms', capabilities: { receipts: true } },
-      { name: 'web', capabilities: { receipts: false } },
-    ],
-    settings: { receiptTimeoutMs: 60_000, smsSegmentsPerSecond: 10, batch: 100, pricePerSegmentNok: 0.6 },
-    texts: loadServiceTexts(join(ROOT, 'locales')),
-    log: createLogger('silent'),
-    now: () => new Date(),
-    newId: () => `bc${++n}`,
-  });
+  const { service, bus } = demoBroadcastService(markingTranslator().translator);
   const posted: Array<SlackMessage & { channel: string; ts: string }> = [];
   const updates: Array<SlackMessage & { channel: string; ts: string }> = [];
   const watches = new MemoryProgressWatches();
   const flow = slackBroadcasts({
     service,
-    staffOf: async (user) => {
-      const s = data.staff.find((x) => x.slackId === user);
-      return s ? { id: s.id, lang: s.preferredLang } : undefined;
-    },
+    staffOf: demoStaffOf('slackId'),
     texts,
     watches,
     api: {
@@ -403,9 +345,6 @@ const click = (user: string, message: SlackMessage & { channel: string; ts: stri
   } as unknown as BlockActions;
   return [body, body.actions[0]] as const;
 };
-
-/** Past the flow's 10 ms interval: the followed message is due again. */
-const due = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('the flow', () => {
   it('answers at once, posts the preview to the DM, sends on Send and follows the progress to 100 %', async () => {
@@ -446,12 +385,10 @@ describe('the flow', () => {
     expect(mid.ts).toBe(progressMessage?.ts);
     expect(shown(mid)).toContain('0 % sendt (0 av 4 foresatte)');
     const count = w.updates.length;
-    await due();
-    await w.flow.tick();
+    await nextCheck(w.flow);
     expect(w.updates).toHaveLength(count); // nothing changed, nothing updated
     for (const job of w.bus.outbound) await w.service.afterSend(job, { status: 'delivered' });
-    await due();
-    await w.flow.tick();
+    await nextCheck(w.flow);
     expect(shown(w.updates.at(-1) as SlackMessage)).toContain('100 % sendt (4 av 4 foresatte)');
     expect(shown(w.updates.at(-1) as SlackMessage)).toContain('Ferdig: 4 av 4 foresatte nådd.');
     expect(await w.watches.all()).toEqual([]);

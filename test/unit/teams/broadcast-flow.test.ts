@@ -5,16 +5,10 @@ import { type BroadcastApi, teamsBroadcasts } from '../../../adapters/teams/broa
 import { MemoryTeamsBroadcastState } from '../../../adapters/teams/broadcast-watch.ts';
 import type { OutgoingMessage } from '../../../adapters/teams/cards.ts';
 import { type MessageActivity, messageActivity } from '../../../adapters/teams/inbound.ts';
-import { MemoryAudience } from '../../../src/broadcast/audience.ts';
-import { BroadcastService } from '../../../src/broadcast/service.ts';
-import { MemoryBroadcastStore } from '../../../src/broadcast/store.ts';
-import { loadBroadcastTexts } from '../../../src/broadcast/texts.ts';
+import type { BroadcastService } from '../../../src/broadcast/service.ts';
 import { ErrorCode, PermanentError, TransientError } from '../../../src/errors.ts';
-import { createLogger } from '../../../src/log.ts';
-import type { JobBus } from '../../../src/queue/bus.ts';
-import type { AnyTimerJob, OutboundJob } from '../../../src/queue/jobs.ts';
-import type { Translator } from '../../../src/translation/types.ts';
-import { data, ROOT } from '../../helpers/world.ts';
+import { demoBroadcastService, demoStaffOf, markingTranslator, nextCheck } from '../../helpers/broadcast.ts';
+import { ROOT } from '../../helpers/world.ts';
 
 /** Demo people: Sofie is kontaktlærer of 6A and Per the rektor, both on Teams; Kari is a guardian. */
 const SOFIE = '6f1c2a9e-0b7d-4d3e-9a51-3c2b7e8f0a11';
@@ -25,43 +19,6 @@ const CLASS_6A = ['+4791000002', '+4791000003', '+4791000006', '+4791000009', '+
 
 const texts = loadTeamsBroadcastTexts(join(ROOT, 'locales'));
 
-class RecordingBus implements JobBus {
-  readonly outbound: OutboundJob[] = [];
-  async enqueueInbound() {
-    return { duplicate: false };
-  }
-  async enqueueOutbound(job: OutboundJob) {
-    this.outbound.push(job);
-  }
-  async enqueueOutboundBulk(jobs: readonly OutboundJob[]) {
-    this.outbound.push(...jobs);
-  }
-  async enqueueBroadcast() {}
-  async schedule(_job: AnyTimerJob) {}
-  start() {}
-  async close() {}
-}
-
-/** Translates when `open()` is called, so a test can see what happens before the translation is back. */
-function gatedTranslator() {
-  let open: () => void = () => {};
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const translator: Translator = {
-    detect: async (t) => t.map(() => ({ language: 'nb', score: 1, isTranslationSupported: true })),
-    translate: async (t, to) =>
-      t.map((text) => ({ text: `[${to}] ${text}`, translated: true, from: 'nb', to })),
-    translateMany: async (t, targets) => {
-      await gate;
-      return t.map((text) =>
-        targets.map((to) => ({ text: `[${to}] ${text}`, translated: true, from: 'nb', to })),
-      );
-    },
-  };
-  return { translator, open };
-}
-
 interface Posted {
   conversationId: string;
   id: string;
@@ -69,35 +26,15 @@ interface Posted {
 }
 
 function world(opts: { service?: (real: BroadcastService) => BroadcastApi; gated?: boolean } = {}) {
-  const bus = new RecordingBus();
-  const { translator, open } = gatedTranslator();
-  if (!opts.gated) open();
-  let n = 0;
-  const real = new BroadcastService({
-    store: new MemoryBroadcastStore(),
-    source: new MemoryAudience(data),
-    bus,
-    translator,
-    channels: () => [
-      { name: 'sms', capabilities: { receipts: true } },
-      { name: 'web', capabilities: { receipts: false } },
-    ],
-    settings: { receiptTimeoutMs: 60_000, smsSegmentsPerSecond: 10, batch: 100, pricePerSegmentNok: 0.6 },
-    texts: loadBroadcastTexts(join(ROOT, 'locales')),
-    log: createLogger('silent'),
-    now: () => new Date(),
-    newId: () => `bc${++n}`,
-  });
+  const { translator, open } = markingTranslator({ gated: opts.gated });
+  const { service: real, bus } = demoBroadcastService(translator);
   const posted: Posted[] = [];
   const updates: Array<{ conversationId: string; activityId: string; message: OutgoingMessage }> = [];
   const refuse: { next?: Error } = {};
   const state = new MemoryTeamsBroadcastState();
   const flow = teamsBroadcasts({
     service: opts.service?.(real) ?? real,
-    staffOf: async (aad) => {
-      const s = data.staff.find((x) => x.teamsId === aad);
-      return s ? { id: s.id, lang: s.preferredLang } : undefined;
-    },
+    staffOf: demoStaffOf('teamsId'),
     texts,
     state,
     chat: {
@@ -140,8 +77,6 @@ type Card = { body: unknown[]; actions?: Array<{ data: { skolebro: string; id: s
 const cardOf = (m: OutgoingMessage | undefined) => m?.attachments?.[0]?.content as Card | undefined;
 const shown = (m: OutgoingMessage | undefined) => JSON.stringify(cardOf(m) ?? m);
 const previewOf = (posted: Posted[]) => posted.find((p) => cardOf(p.message)?.actions);
-/** Past the flow's 10 ms interval: the followed card is due again. */
-const due = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('a broadcast command from Teams', () => {
   it('is taken at once; the note, the translation and the preview follow the answer', async () => {
@@ -245,7 +180,7 @@ describe('Send and Avbryt on the preview', () => {
     expect(w.updates[0]).toMatchObject({ conversationId: preview.conversationId, activityId: preview.id });
     expect(shown(w.updates[0]?.message)).toContain('Kunngjøring til klasse 6A');
     expect(cardOf(w.updates[0]?.message)?.actions).toBeUndefined();
-    expect(await w.state.watches()).toHaveLength(1);
+    expect(await w.state.watches.all()).toHaveLength(1);
 
     // A second press changes nothing: the card already follows the sending.
     await w.flow.handle(press(SOFIE, 'broadcast-send', id), '');
@@ -255,22 +190,19 @@ describe('Send and Avbryt on the preview', () => {
     // The worker side: the fan-out, then every SMS delivered.
     await w.service.fanOut({ id });
     expect(w.bus.outbound.map((j) => j.conversationId).sort()).toEqual([...CLASS_6A].sort());
-    await due();
-    await w.flow.tick();
+    await nextCheck(w.flow);
     expect(w.updates.at(-1)?.activityId).toBe(preview.id);
     // All five queued, none left yet.
     expect(shown(w.updates.at(-1)?.message)).toContain('0 % sendt (0 av 5 foresatte)');
     expect(shown(w.updates.at(-1)?.message)).toContain('Sender …');
     const count = w.updates.length;
-    await due();
-    await w.flow.tick();
+    await nextCheck(w.flow);
     expect(w.updates).toHaveLength(count); // nothing changed, nothing updated
     for (const job of w.bus.outbound) await w.service.afterSend(job, { status: 'delivered' });
-    await due();
-    await w.flow.tick();
+    await nextCheck(w.flow);
     expect(shown(w.updates.at(-1)?.message)).toContain('100 % sendt (5 av 5 foresatte)');
     expect(shown(w.updates.at(-1)?.message)).toContain('Ferdig: 5 av 5 foresatte nådd.');
-    expect(await w.state.watches()).toEqual([]);
+    expect(await w.state.watches.all()).toEqual([]);
     // Only the note and the preview were ever posted.
     expect(w.posted).toHaveLength(2);
     await w.flow.stop();
@@ -289,7 +221,7 @@ describe('Send and Avbryt on the preview', () => {
     await w.flow.idle();
     expect(w.updates).toHaveLength(1);
     expect(w.bus.outbound).toEqual([]);
-    expect(await w.state.watches()).toEqual([]);
+    expect(await w.state.watches.all()).toEqual([]);
   });
 
   it('answers a press on a preview it does not know (or someone else’s) in words, and sends nothing', async () => {
@@ -330,7 +262,7 @@ describe('Send and Avbryt on the preview', () => {
     expect(await w.flow.handle(send, '')).toBe(true);
     await w.flow.idle();
     expect(w.updates).toHaveLength(1);
-    expect(await w.state.watches()).toHaveLength(1);
+    expect(await w.state.watches.all()).toHaveLength(1);
   });
 
   it('turns the card into the progress card on the next check when Teams was briefly unavailable', async () => {
@@ -340,7 +272,7 @@ describe('Send and Avbryt on the preview', () => {
     await w.flow.handle(press(SOFIE, 'broadcast-send', id), '');
     await w.flow.idle();
     expect(w.updates).toEqual([]);
-    expect(await w.state.watches()).toHaveLength(1);
+    expect(await w.state.watches.all()).toHaveLength(1);
     await w.flow.tick();
     expect(w.updates).toHaveLength(1);
     expect(w.updates[0]?.activityId).toBe(preview.id);
@@ -357,9 +289,8 @@ describe('Send and Avbryt on the preview', () => {
       ErrorCode.AddressInvalid,
       'Teams cannot reach that conversation (403)',
     );
-    await due();
-    await w.flow.tick();
-    expect(await w.state.watches()).toEqual([]);
+    await nextCheck(w.flow);
+    expect(await w.state.watches.all()).toEqual([]);
   });
 });
 
@@ -378,16 +309,16 @@ describe('the cards’ state in memory', () => {
     };
     await state.savePreview(card);
     expect(await state.preview('bc1')).toEqual(card);
-    await state.addWatch({ ...card, since: new Date(clock).toISOString() });
-    await state.removeWatch('bc1');
-    await state.saveWatch({ ...card, since: new Date(clock).toISOString(), last: 'x' });
-    expect(await state.watches()).toEqual([]);
-    expect(await state.claim('bc1', 1000)).toBe(true);
-    expect(await state.claim('bc1', 1000)).toBe(false);
+    await state.watches.add({ ...card, since: new Date(clock).toISOString() });
+    await state.watches.remove('bc1');
+    await state.watches.save({ ...card, since: new Date(clock).toISOString(), last: 'x' });
+    expect(await state.watches.all()).toEqual([]);
+    expect(await state.watches.claim('bc1', 1000)).toBe(true);
+    expect(await state.watches.claim('bc1', 1000)).toBe(false);
     expect(await state.firstDelivery('m1', 5000)).toBe(true);
     expect(await state.firstDelivery('m1', 5000)).toBe(false);
     clock += 61_000;
-    expect(await state.claim('bc1', 1000)).toBe(true);
+    expect(await state.watches.claim('bc1', 1000)).toBe(true);
     expect(await state.firstDelivery('m1', 5000)).toBe(true);
     expect(await state.preview('bc1')).toBeUndefined();
   });

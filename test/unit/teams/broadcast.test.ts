@@ -15,7 +15,8 @@ import {
 import { bytes, MAX_CARD_BYTES, type OutgoingMessage } from '../../../adapters/teams/cards.ts';
 import { type MessageActivity, messageActivity } from '../../../adapters/teams/inbound.ts';
 import { isBroadcastCommand, parseBroadcastCommand } from '../../../src/broadcast/command.ts';
-import type { PreviewView, ProgressView } from '../../../src/broadcast/service.ts';
+import type { PreviewView } from '../../../src/broadcast/service.ts';
+import { progressView as progress } from '../../helpers/broadcast.ts';
 import { ROOT } from '../../helpers/world.ts';
 
 const texts = loadTeamsBroadcastTexts(join(ROOT, 'locales'));
@@ -294,20 +295,6 @@ describe('the preview card', () => {
     expect(shorten('Husk foreldremøtet torsdag', 12)).toBe('Husk…');
     expect(shorten('x'.repeat(50), 10)).toHaveLength(10);
   });
-});
-
-const progress = (over: Partial<ProgressView>): ProgressView => ({
-  id: 'bc123',
-  status: 'sending',
-  fannedOut: false,
-  guardians: 0,
-  byStatus: {},
-  byChannel: {},
-  byLang: {},
-  smsOptedOut: 0,
-  settled: false,
-  notReached: [],
-  ...over,
 });
 
 describe('the progress card', () => {
