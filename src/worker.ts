@@ -63,6 +63,7 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       if (!deps.broadcasts) throw new Error('a broadcast came, but broadcasts are not set up');
       return deps.broadcasts.fanOut(broadcastJob.parse(raw));
     },
+    broadcastFailed: async (job, reason) => deps.broadcasts?.fanOutFailed(job, reason),
   };
 }
 

@@ -59,6 +59,7 @@ export const CHAT_BROADCAST_KEYS = [
   'broadcast.progress.done',
   'broadcast.progress.report',
   'broadcast.progress.cancelled',
+  'broadcast.progress.failed',
 ] as const;
 export type ChatBroadcastKey = (typeof CHAT_BROADCAST_KEYS)[number];
 

@@ -66,7 +66,7 @@ export function clockTime(iso: string, lang: string, now: Date): string {
 
 /** Where a sending stands, in numbers. */
 export interface ProgressNumbers {
-  state: 'starting' | 'sending' | 'waiting' | 'done' | 'cancelled';
+  state: 'starting' | 'sending' | 'waiting' | 'done' | 'cancelled' | 'failed';
   /** Guardians tracked so far (grows while the fan-out runs). */
   total: number;
   /** Guardians whose message has left (or who needed none): all but those queued. */
@@ -91,10 +91,10 @@ export function progressNumbers(p: ProgressView): ProgressNumbers {
   const sentNotReached = p.notReached.filter((r) => r.status === 'sent').length;
   let percent = total > 0 ? Math.floor((done / total) * 100) : 0;
   if (!p.fannedOut && percent === 100) percent = 99;
-  if (p.settled && p.status !== 'cancelled') percent = 100;
+  if (p.settled && p.status !== 'cancelled' && p.status !== 'failed') percent = 100;
   const state: ProgressNumbers['state'] =
-    p.status === 'cancelled'
-      ? 'cancelled'
+    p.status === 'cancelled' || p.status === 'failed'
+      ? p.status
       : p.settled
         ? 'done'
         : total === 0
@@ -179,6 +179,7 @@ export function progressLine(nums: ProgressNumbers, lang: string, t: ChatTexts):
 /** Where a sending stands, in words: once done, how many were reached (and the report when some were not). Pure. */
 export function progressStatus(nums: ProgressNumbers, lang: string, t: ChatTexts): string {
   if (nums.state === 'cancelled') return t('broadcast.progress.cancelled');
+  if (nums.state === 'failed') return t('broadcast.progress.failed');
   if (nums.state !== 'done') return t(`broadcast.progress.${nums.state}`);
   return [
     t('broadcast.progress.done', {

@@ -7,6 +7,8 @@ import type { BroadcastJob, BroadcastTimerJob, OutboundJob } from '../queue/jobs
 export interface BroadcastHooks {
   /** Runs (or resumes) one announcement's fan-out. */
   fanOut(job: BroadcastJob): Promise<void>;
+  /** The fan-out gave up for good: the announcement is marked failed, with the reason. */
+  fanOutFailed(job: BroadcastJob, reason: string): Promise<void>;
   timer(job: BroadcastTimerJob): Promise<void>;
   /** False: do not send (the announcement was cancelled, or this try was overtaken). */
   beforeSend(job: OutboundJob): Promise<boolean>;

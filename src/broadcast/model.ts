@@ -43,7 +43,8 @@ export interface LangText {
   edited: boolean;
 }
 
-export type AnnouncementStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled';
+/** `failed`: the fan-out gave up (its job failed every attempt); what was queued before still goes. */
+export type AnnouncementStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled' | 'failed';
 
 export interface Announcement {
   id: string;
@@ -68,6 +69,9 @@ export interface Announcement {
   sentAt?: string;
   fannedOutAt?: string;
   cancelledAt?: string;
+  /** When and why the fan-out gave up (an error code, never message text). */
+  failedAt?: string;
+  failure?: string;
   reportedAt?: string;
 }
 

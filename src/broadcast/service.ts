@@ -315,6 +315,17 @@ export class BroadcastService implements BroadcastHooks {
     log.info({ broadcastId: a.id, guardians: members.length }, 'broadcast fanned out');
   }
 
+  async fanOutFailed(job: BroadcastJob, reason: string): Promise<void> {
+    const at = this.deps.now().toISOString();
+    const failed = await this.deps.store.update(job.id, (a) =>
+      a.status === 'sending' && !a.fannedOutAt
+        ? { ...a, status: 'failed', failedAt: at, failure: reason }
+        : null,
+    );
+    if (failed?.status === 'failed')
+      this.deps.log.error({ broadcastId: job.id, reason }, 'broadcast fan-out gave up: marked failed');
+  }
+
   async timer(job: BroadcastTimerJob): Promise<void> {
     if (job.kind === 'broadcast-send') return this.startScheduled(job);
     if (job.kind === 'broadcast-receipt') return this.receiptDue(job);
@@ -653,7 +664,7 @@ export class BroadcastService implements BroadcastHooks {
       fannedOut,
       ...(a.reportedAt ? { reportedAt: a.reportedAt } : {}),
       ...progress,
-      settled: progress.settled && (fannedOut || a.status === 'cancelled'),
+      settled: progress.settled && (fannedOut || a.status === 'cancelled' || a.status === 'failed'),
     };
   }
 

@@ -9,7 +9,7 @@ import {
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, isRetryable, PermanentError, retryAfterOf, SkolebroError } from '../errors.ts';
-import type { JobBus, JobHandlers } from './bus.ts';
+import { type JobBus, type JobHandlers, reasonOf } from './bus.ts';
 import {
   type AnyTimerJob,
   anyTimerJob,
@@ -343,6 +343,9 @@ export class BullJobBus implements JobBus {
             try {
               await fanOut(run);
             } catch (err) {
+              const last = !isRetryable(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+              // Told before the job fails for good, so the announcement never stays "sending".
+              if (last) await handlers.broadcastFailed?.(run, reasonOf(err));
               throw isRetryable(err) ? err : unrecoverable(err);
             }
           },

@@ -6,6 +6,8 @@ export interface JobHandlers {
   timer(job: AnyTimerJob): Promise<void>;
   /** A broadcast's fan-out (src/broadcast/). Without it, no broadcast worker runs in this process. */
   broadcast?(job: BroadcastJob): Promise<void>;
+  /** A fan-out that will not be tried again (its last attempt failed, or the error is permanent). */
+  broadcastFailed?(job: BroadcastJob, reason: string): Promise<void>;
 }
 
 /**
@@ -57,7 +59,19 @@ export class InProcessBus implements JobBus {
 
   async enqueueBroadcast(job: BroadcastJob) {
     if (!this.remember(`broadcast:${job.id}`)) return;
-    this.run(`broadcast:${job.id}`, () => this.handlers?.broadcast?.(job), 'broadcast');
+    this.run(
+      `broadcast:${job.id}`,
+      async () => {
+        try {
+          await this.handlers?.broadcast?.(job);
+        } catch (err) {
+          // No retries in process: the first failure is the last.
+          await this.handlers?.broadcastFailed?.(job, reasonOf(err));
+          throw err;
+        }
+      },
+      'broadcast',
+    );
   }
 
   async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}) {
@@ -117,4 +131,10 @@ export class InProcessBus implements JobBus {
     if (this.seen.size > DEDUP_WINDOW) this.seen.delete(this.seen.values().next().value as string);
     return true;
   }
+}
+
+/** What a failed job is recorded with: its error code, never its message (it may quote a guardian). */
+export function reasonOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
 }

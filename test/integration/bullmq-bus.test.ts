@@ -437,4 +437,28 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     expect(await bus.oldestInboundWaitMs()).toBe(0);
     expect(await bus.healthy()).toBe(true);
   });
+
+  it('tells the handlers once when a fan-out fails its last attempt, or fails for good at once', async () => {
+    const { bus } = newBus('bc-fail', { attempts: 2, outboundBackoffMs: 50 });
+    const failed: Array<{ id: string; reason: string }> = [];
+    let tries = 0;
+    bus.start({
+      ...noop,
+      broadcast: async (job) => {
+        tries++;
+        if (job.id === 'flaky') throw new TransientError(ErrorCode.Unavailable, 'redis went away');
+        throw new PermanentError(ErrorCode.Config, 'no such school');
+      },
+      broadcastFailed: async (job, reason) => void failed.push({ id: job.id, reason }),
+    });
+    await bus.waitUntilReady();
+    await bus.enqueueBroadcast({ id: 'flaky' });
+    await waitFor('the flaky fan-out to give up', () => failed.length === 1);
+    expect(tries).toBe(2);
+    expect(failed[0]).toEqual({ id: 'flaky', reason: ErrorCode.Unavailable });
+    await bus.enqueueBroadcast({ id: 'broken' });
+    await waitFor('the broken fan-out to give up', () => failed.length === 2);
+    expect(tries).toBe(3);
+    expect(failed[1]).toEqual({ id: 'broken', reason: ErrorCode.Config });
+  });
 });

@@ -466,7 +466,7 @@ function advance(p, expected) {
   const total = Math.max(p.guardians, expected);
   if (p.status === 'scheduled' || p.status === 'draft' || total === 0) return { total, done: 0, percent: 0 };
   const open = total - p.guardians + (p.byStatus.queued ?? 0) + (p.byChannel.sms?.sent ?? 0);
-  if (p.status === 'cancelled') {
+  if (p.status === 'cancelled' || p.status === 'failed') {
     const done = Math.max(0, total - open - (p.byStatus.cancelled ?? 0));
     return { total, done, percent: Math.floor((100 * done) / total) };
   }
@@ -485,7 +485,7 @@ function renderProgress(p) {
   $('progress-state').textContent =
     p.status === 'scheduled'
       ? t('progress.status.scheduled', { time: fullTime.format(new Date(p.sendAt)) })
-      : p.settled && p.status !== 'cancelled'
+      : p.settled && p.status !== 'cancelled' && p.status !== 'failed'
         ? t('progress.settled')
         : t(`progress.status.${p.status}`);
   $('progress-state').dataset.status = p.status;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryAudience } from '../../../src/broadcast/audience.ts';
+import { progressNumbers } from '../../../src/broadcast/display.ts';
 import { BroadcastService } from '../../../src/broadcast/service.ts';
 import { MemoryBroadcastStore } from '../../../src/broadcast/store.ts';
 import { textsFrom } from '../../../src/broadcast/texts.ts';
@@ -123,6 +124,34 @@ describe('the fan-out', () => {
       data.guardians.map((g) => `bc:${draft.value.id}:${g.id}:sms`).sort(),
     );
     expect(bus.timers.filter((t) => t.kind === 'broadcast-report')).toHaveLength(2);
+  });
+
+  it('a fan-out that gives up is marked failed, and its progress says so', async () => {
+    const data = school(20);
+    const bus = new RecordingBus();
+    const svc = service(data, bus);
+    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
+    const draft = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei' });
+    if (!draft.ok) throw new Error(draft.message);
+    await svc.send(rektor, draft.value.id);
+    bus.failOnBulk = 2;
+    await expect(svc.fanOut({ id: draft.value.id })).rejects.toThrow('killed');
+    await svc.fanOutFailed({ id: draft.value.id }, 'REDIS_DOWN');
+    const progress = await svc.progress(rektor, draft.value.id);
+    expect(progress.ok && progress.value.status).toBe('failed');
+    expect(progress.ok && progress.value.fannedOut).toBe(false);
+    const nums = progress.ok ? progressNumbers(progress.value) : undefined;
+    expect(nums?.state).toBe('failed');
+    expect(nums?.percent).toBeLessThan(100);
+    // A fan-out that finished is never marked failed afterwards.
+    const other = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei igjen' });
+    if (!other.ok) throw new Error(other.message);
+    await svc.send(rektor, other.value.id);
+    bus.failOnBulk = 0;
+    await svc.fanOut({ id: other.value.id });
+    await svc.fanOutFailed({ id: other.value.id }, 'late');
+    const done = await svc.progress(rektor, other.value.id);
+    expect(done.ok && done.value.status).toBe('sent');
   });
 
   it('a cancelled announcement fans out nothing, and a queued message of it is not sent', async () => {
