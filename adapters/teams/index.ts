@@ -276,12 +276,17 @@ export function teamsAdapter(deps: TeamsAdapterDeps): ChannelAdapter {
           else await state.saveReference(reference);
           return res.code(200).send();
         }
-        // Every message refreshes the reference: Teams may move a conversation to another serviceUrl.
-        await state.saveReference(reference);
+        // Every message refreshes the reference (Teams may move a conversation to another
+        // serviceUrl); the write runs alongside the lookups below and is awaited before answering.
+        const saved = state.saveReference(reference);
+        // Awaited below; this only keeps a throw in between from leaving its failure unhandled.
+        saved.catch(() => {});
         // A staff member's broadcast command or preview button; its slow part runs after the answer.
-        if (broadcasts && (await broadcasts.handle(activity, withoutBotMention(activity))))
+        if (broadcasts && (await broadcasts.handle(activity, withoutBotMention(activity)))) {
+          await saved;
           return res.code(200).send();
-        const thread = await threadOf(activity);
+        }
+        const [thread] = await Promise.all([threadOf(activity), saved]);
         const job = inboundJobOf(activity, { at: now(), ...(thread ? { thread } : {}) });
         if (!job) return res.code(200).send();
         const { duplicate } = await deps.bus.enqueueInbound(job);
