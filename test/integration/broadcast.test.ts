@@ -13,6 +13,7 @@ import { queueStats } from '../../src/queue/bullmq.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
 import { sleep } from '../helpers/processes.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { data as demo, locales, nlu, ROOT } from '../helpers/world.ts';
 
 /**
@@ -133,30 +134,6 @@ async function signIn(login: string): Promise<string> {
   const res = await call('POST', '/api/staff/sessions', { login });
   expect(res.status).toBe(201);
   return res.body.session as string;
-}
-
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      if (process.env.BC_DEBUG) {
-        const stats = await queueStats(client, {
-          prefix: `{${prefix}}`,
-          partitions: 16,
-          outboundPartitions: 16,
-        });
-        console.log(
-          JSON.stringify(stats.queues.filter((q) => q.waiting + q.active + q.delayed + q.failed > 0)),
-        );
-        console.log(JSON.stringify(await client.keys(`${prefix}:bc:*`)));
-        console.log(twilio.calls, twilio.sent.length);
-      }
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await sleep(50);
-  }
 }
 
 const sentTo = (phone: string) => twilio.sent.filter((m) => m.to === phone);

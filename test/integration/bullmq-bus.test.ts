@@ -17,6 +17,7 @@ import {
 import type { JobHandlers } from '../../src/queue/bus.ts';
 import type { InboundJob, OutboundJob } from '../../src/queue/jobs.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let server: TestRedis;
 let redis: Redis;
@@ -34,14 +35,6 @@ afterAll(async () => {
 }, 30_000);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A bus on its own hash-tagged prefix; errors it reports are collected, not thrown. */
 function newBus(label: string, options: BullJobBusOptions = {}) {

@@ -8,6 +8,7 @@ import type { Thread, ThreadEntry } from '../../src/store/store.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
 import { type ChatMessage, sleep, WebClient } from '../helpers/processes.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { data, locales, nlu, ROOT } from '../helpers/world.ts';
 
 /**
@@ -82,16 +83,6 @@ async function openThread(session: string, id: string) {
     status: res.status,
     body: (await res.json()) as { entries: ThreadEntry[]; thread: { lang: string } },
   };
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
 }
 
 /** Sends a message and waits until the bot has answered it; returns the history after. */

@@ -11,6 +11,7 @@ import {
 import { ErrorCode, PermanentError, TransientError } from '../../src/errors.ts';
 import type { InboundJob, OutboundJob } from '../../src/queue/jobs.ts';
 import { BOT_TOKEN, type SlackWorld, startSlackWorld, texts } from '../conformance/slack-harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const BODY_LIMIT = 8 * 1024;
 const JOHN = 'U07JOHN0001'; // demo guardian, English
@@ -48,13 +49,6 @@ beforeAll(async () => {
 afterAll(async () => world?.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const dmFrom = (user: string, text: string, extra: { threadTs?: string; channel?: string } = {}) =>
   world.fake.envelope(

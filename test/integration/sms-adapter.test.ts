@@ -6,6 +6,7 @@ import { MemorySmsState } from '../../adapters/sms/state.ts';
 import { ErrorCode, PermanentError, TransientError } from '../../src/errors.ts';
 import type { InboundJob, OutboundJob } from '../../src/queue/jobs.ts';
 import { PUBLIC_BASE_URL, type SmsWorld, smsTexts, startSmsWorld } from '../conformance/sms-harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const INBOUND = `${PUBLIC_BASE_URL}/webhooks/sms`;
 const STATUS = `${PUBLIC_BASE_URL}/webhooks/sms/status`;
@@ -31,13 +32,6 @@ beforeAll(async () => {
 afterAll(async () => world?.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 let phones = 0;
 /** A fresh Norwegian mobile number per test, so opt-outs and choices do not leak between tests. */

@@ -9,6 +9,7 @@ import type { Thread } from '../../src/store/store.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
 import { sleep } from '../helpers/processes.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { data, locales, nlu, ROOT } from '../helpers/world.ts';
 
 /**
@@ -72,16 +73,6 @@ async function text(from: string, body: string, times = 1) {
     times,
   });
   for (const r of responses) expect(r.status).toBe(200);
-}
-
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
 }
 
 const sentTo = (phone: string) => twilio.sent.filter((m) => m.to === phone);

@@ -16,6 +16,7 @@ import { createLogger } from '../../src/log.ts';
 import type { InboundJob, OutboundJob } from '../../src/queue/jobs.ts';
 import { buildServer } from '../../src/server.ts';
 import { BODY_LIMIT, shownText, startTeamsWorld, type TeamsWorld } from '../conformance/teams-harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** Demo people (examples/demo-school): Kari is a guardian on Teams; Sofie (kontaktlærer 6A) and Per (rektor) are staff. */
 const KARI = '2d7f3b10-8c4e-4a9b-b1f6-5e0a9c3d7b33';
@@ -42,13 +43,6 @@ beforeAll(async () => {
 afterAll(async () => world?.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 const jobsFor = async (activityId: string, conversationId = kari.conversationId) =>
   (await world.inboundJobs()).filter((j) => j.messageId === teamsMessageId(activityId, conversationId));
 const rejection = (p: Promise<unknown>) =>

@@ -8,8 +8,8 @@ import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
-import { sleep } from '../helpers/processes.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { data, locales, nlu, ROOT } from '../helpers/world.ts';
 
 /**
@@ -84,16 +84,6 @@ afterAll(async () => {
   await mt?.close();
   await redis?.stop();
 }, 30_000);
-
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
-}
 
 async function text(body: string) {
   const [res] = await twilio.post(`${PUBLIC}/webhooks/sms`, twilio.inboundParams({ from: FATIMA, body }));
