@@ -91,8 +91,16 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
         });
       }
 
+      // Each language carries the chat's status texts by error code, so the page can say what went
+      // wrong in the parent's language even when it can no longer reach the server.
       app.get('/api/languages', async () => ({
-        languages: deps.languages.map(({ code, name, dir, reviewed }) => ({ code, name, dir, reviewed })),
+        languages: deps.languages.map(({ code, name, dir, reviewed, webchat }) => ({
+          code,
+          name,
+          dir,
+          reviewed,
+          errors: webchat,
+        })),
       }));
       app.get('/api/demo/people', async () => ({ people: deps.demoPeople }));
 

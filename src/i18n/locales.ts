@@ -16,6 +16,8 @@ export interface LanguageInfo {
   name: string;
   dir: 'ltr' | 'rtl';
   reviewed: boolean;
+  /** Status texts of the parent web chat, by error code (the `webchat` section of ui.json). */
+  webchat: WebchatTexts;
 }
 
 const meta = z.object({
@@ -26,10 +28,38 @@ const meta = z.object({
   note: z.string().optional(),
 });
 
+/**
+ * What the web chat can meet: the API's error codes it shows to a parent, `generic` for any
+ * other error and `network` when the page cannot reach the server (it keeps trying).
+ */
+export const WEBCHAT_ERRORS = [
+  'unknown_session',
+  'empty_message',
+  'invalid_request',
+  'generic',
+  'network',
+] as const;
+export type WebchatTexts = Record<(typeof WEBCHAT_ERRORS)[number], string>;
+
+/** The `webchat` section: `error.<code>` for every code, so a language without one fails at start-up. */
+const webchatSection = z
+  .object({
+    _note: z.string().optional(),
+    reviewedByNativeSpeaker: z.boolean(),
+    ...Object.fromEntries(WEBCHAT_ERRORS.map((code) => [`error.${code}`, z.string().min(1)])),
+  })
+  .transform(
+    (section) =>
+      Object.fromEntries(
+        WEBCHAT_ERRORS.map((code) => [code, (section as Record<string, unknown>)[`error.${code}`]]),
+      ) as WebchatTexts,
+  );
+
 const uiFile = z.object({
   _meta: meta.extend({ dir: z.enum(['ltr', 'rtl']) }),
   messages: z.record(z.string(), z.string()),
   glossary: z.record(z.string(), z.string()).default({}),
+  webchat: webchatSection,
 });
 export type UiFile = z.infer<typeof uiFile>;
 
@@ -93,6 +123,7 @@ export function loadLocales(dir: string): LocaleBundle {
         name: ui._meta.name,
         dir: ui._meta.dir,
         reviewed: ui._meta.reviewedByNativeSpeaker,
+        webchat: ui.webchat,
       });
     }
     if (standard) bundle.standard.set(code, standard);

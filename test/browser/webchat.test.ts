@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../helpers/app.ts';
+import { locales } from '../helpers/world.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 let app: Awaited<ReturnType<typeof startApp>>;
@@ -78,6 +80,28 @@ describe('web chat in headless Chromium', () => {
     await done.waitFor();
     expect(await done.textContent()).toContain('Lars Hansen');
     expect(await done.getAttribute('lang')).toBe('pl');
+    await page.close();
+  });
+
+  it('with Somali chosen, an expired session is explained in Somali, not in the API’s English', async () => {
+    const page = await signIn('kari');
+    await page.locator('#language').selectOption('so');
+    // The session expires: from now on the page's calls carry an id the server does not know.
+    await page.route('**/api/sessions/*/messages*', (route) =>
+      route.continue({
+        url: route
+          .request()
+          .url()
+          .replace(/sessions\/[^/]+\//, `sessions/${randomUUID()}/`),
+      }),
+    );
+    await page.locator('#text').fill('Haye');
+    await page.keyboard.press('Enter');
+    const somali = locales.ui.get('so')?.webchat.unknown_session;
+    expect(somali).toBeTruthy();
+    await expect.poll(() => page.locator('#status').textContent()).toBe(somali);
+    expect(await page.locator('#status').getAttribute('lang')).toBe('so');
+    expect(await page.locator('#status').textContent()).not.toMatch(/Start a new chat session/);
     await page.close();
   });
 

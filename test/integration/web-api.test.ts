@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEBCHAT_ERRORS } from '../../src/i18n/locales.ts';
 import { nextBotReply, startApp } from '../helpers/app.ts';
+import { locales } from '../helpers/world.ts';
 
 let app: Awaited<ReturnType<typeof startApp>>;
 let session: string;
@@ -120,6 +122,26 @@ describe('web chat API over HTTP', () => {
       const res = await post(`/api/sessions/${randomUUID()}/messages`, { id: randomUUID(), text: 'hi' });
       expect(res.status).toBe(404);
       expect((await post('/api/sessions', { login: 'nobody' })).status).toBe(403);
+    });
+
+    it('serves the chat’s status texts for every error code in every language; the API keeps its codes', async () => {
+      const { languages } = (await (await fetch(`${app.url}/api/languages`)).json()) as {
+        languages: Array<{ code: string; dir: string; errors: Record<string, string> }>;
+      };
+      expect(languages.map((l) => l.code)).toEqual(locales.languages.map((l) => l.code));
+      for (const l of languages) {
+        expect(Object.keys(l.errors).sort(), l.code).toEqual([...WEBCHAT_ERRORS].sort());
+        for (const code of WEBCHAT_ERRORS) expect(l.errors[code]?.trim(), `${l.code} ${code}`).toBeTruthy();
+      }
+      const so = languages.find((l) => l.code === 'so');
+      expect(so?.errors.unknown_session).toBe(locales.ui.get('so')?.webchat.unknown_session);
+      expect(so?.errors.unknown_session).not.toBe(
+        languages.find((l) => l.code === 'en')?.errors.unknown_session,
+      );
+      expect(languages.find((l) => l.code === 'ar')?.dir).toBe('rtl');
+
+      const res = await post(`/api/sessions/${randomUUID()}/messages`, { id: randomUUID(), text: 'hi' });
+      expect(await res.json()).toEqual({ error: 'unknown_session', message: expect.any(String) });
     });
 
     it('the server still answers after all of that', async () => {

@@ -1,14 +1,55 @@
 // Skolebro web chat: sign in as a demo parent, send messages, poll for replies.
 const $ = (id) => document.getElementById(id);
-const state = { session: null, after: 0, inboxAfter: 0, languages: [], polling: null };
+const state = { session: null, after: 0, inboxAfter: 0, languages: [], polling: null, status: null };
 const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku']);
+/** A message that cannot reach the server is sent again (same id, so never twice) after these waits. */
+const RETRY_MS = [1000, 2000, 4000, 8000, 8000];
+
+/** A failed call: `code` is the API's `error`, or `network` when the server could not be reached. */
+class ChatError extends Error {
+  constructor(code) {
+    super(code);
+    this.code = code;
+  }
+}
 
 async function api(path, options = {}) {
-  const res = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
+  let res;
+  try {
+    res = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
+  } catch {
+    throw new ChatError('network');
+  }
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
+  if (!res.ok) throw new ChatError(typeof body.error === 'string' ? body.error : 'generic');
   return body;
 }
+
+/**
+ * Says what went wrong in the language chosen in the picker (else Norwegian), from the texts
+ * /api/languages sent; never the API's English `message`. `from` says who may clear it:
+ * a poll clears only what a poll showed, so a send's error stays until the next send.
+ */
+function showError(err, from) {
+  state.status = { err, from };
+  const code = err instanceof ChatError ? err.code : 'generic';
+  const status = $('status');
+  const chosen = state.languages.find((l) => l.code === $('language').value);
+  const nb = state.languages.find((l) => l.code === 'nb');
+  const language = chosen?.errors ? chosen : nb;
+  const text = language?.errors?.[code] ?? language?.errors?.generic;
+  status.textContent = text ?? status.dataset.fallback;
+  status.lang = text ? language.code : 'nb';
+  status.dir = text ? language.dir : 'ltr';
+}
+
+function clearStatus(from) {
+  if (from && state.status?.from !== from) return;
+  state.status = null;
+  $('status').textContent = '';
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function setDirection(lang, dir) {
   const rtl = dir ? dir === 'rtl' : RTL.has(lang);
@@ -100,21 +141,32 @@ async function poll() {
       state.inboxAfter = Math.max(state.inboxAfter, a.seq);
       if (!document.querySelector(`[data-inbox-seq="${a.seq}"]`)) renderAnnouncement(a);
     }
-    $('status').textContent = '';
+    clearStatus('poll');
   } catch (err) {
-    $('status').textContent = err.message;
+    showError(err, 'poll');
   }
 }
 
 async function send(text, choice) {
   const id = crypto.randomUUID();
   const body = JSON.stringify(choice ? { id, text, choice } : { id, text });
-  try {
-    await api(`/api/sessions/${state.session}/messages`, { method: 'POST', body });
-    $('status').textContent = '';
-    setTimeout(poll, 60);
-  } catch (err) {
-    $('status').textContent = err.message;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await api(`/api/sessions/${state.session}/messages`, { method: 'POST', body });
+      clearStatus();
+      setTimeout(poll, 60);
+      return;
+    } catch (err) {
+      if (err.code === 'network' && attempt < RETRY_MS.length) {
+        showError(err, 'send');
+        await sleep(RETRY_MS[attempt]);
+        continue;
+      }
+      // Given up: say so (not "trying again") and give the parent their words back to send later.
+      showError(err.code === 'network' ? new ChatError('generic') : err, 'send');
+      if (text && !$('text').value) $('text').value = text;
+      return;
+    }
   }
 }
 
@@ -139,6 +191,7 @@ async function init() {
   $('language').addEventListener('change', (e) => {
     const lang = e.target.value;
     setDirection(lang);
+    if (state.status) showError(state.status.err, state.status.from);
     if (state.session) send('', `lang:${lang}`);
   });
   const { people } = await api('/api/demo/people');
@@ -168,6 +221,4 @@ async function init() {
   });
 }
 
-init().catch((err) => {
-  $('status').textContent = err.message;
-});
+init().catch((err) => showError(err, 'init'));
