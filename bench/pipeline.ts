@@ -44,8 +44,8 @@ import {
 
 const ROOT = join(import.meta.dirname, '..');
 const SELF = import.meta.filename;
-/** Outbound partitions per channel in BullJobBus (its default; not configurable from the environment). */
-const OUTBOUND_PARTITIONS = 4;
+/** Outbound partitions per channel, as the app runs them (OUTBOUND_PARTITIONS's default in src/config.ts). */
+const OUTBOUND_PARTITIONS = 16;
 const TARGET_MPS = 1000;
 const TARGET_RATIO = 0.5;
 
