@@ -1,43 +1,5 @@
-/**
- * District-scale broadcast (issue 7, must-show 7): a synthetic Oslo-size district (125,000
- * guardians, 143 schools, `generateDemoData`, the function behind `skolebro demo-data`) is
- * imported into a private redis-server; one `--role web` and W `--role worker` processes
- * run with DIRECTORY=redis, SMS against a fake Twilio on loopback (no rate limit), a fake
- * Azure Translator (text v3) and no Slack/Teams. The rektor of every school drafts a
- * whole-school announcement over the broadcast API, then all 143 are sent at once.
- * Prints one JSON object:
- *
- * - fan-out: first send request -> every recipient job enqueued (each announcement's
- *   `fannedOutAt`, which the fan-out writes after its last batch's addBulk). Target < 10 s.
- * - delivery per channel (fake Twilio, web inbox): messages/s from the tracking entries'
- *   history (worker clock, same host), until every outbound queue is empty or --max-seconds
- *   after the first send request (the fan-out itself is waited for up to 10 minutes).
- * - characters billed: the fake Translator's counter against text length x distinct languages.
- * - worker peak memory: max VmRSS sampled every 200 ms during the run (and VmHWM).
- *
- * Usage: npx tsx bench/broadcast.ts [--guardians 125000] [--schools 143] [--workers 2]
- *   [--max-seconds 120] [--seed oslo] [--opt-out-share 0.1] [--sms-reject-share 0.01]
- *   [--draft-concurrency 143] [--batch N] [--isolate] [--cpu-prof DIR] [--verbose]
- *
- * Every guardian of the generated district has a phone, and SMS comes before the web inbox in
- * the channel order (src/broadcast/plan.ts), so the web inbox only gets guardians whose phone is
- * opted out of SMS (--opt-out-share, written to the SMS opt-out registry before the run) and
- * SMS refused by the fake Twilio (--sms-reject-share, error 21614, the fallback path).
- *
- * --isolate pauses the outbound queues while the fan-out runs (nothing is delivered until every
- * job is enqueued), so the fan-out's CPU and Redis commands can be counted on their own; the
- * default runs delivery alongside, as production does. --cpu-prof DIR: V8 CPU profiles of the
- * web and worker processes. --batch: BROADCAST_BATCH for the processes (default: theirs, 1000).
- *
- * Setup shortcuts (not timed): staff sign-in on the web is a demo list of one school, so each
- * rektor gets a web login in the loaded register before the import and a staff session linked
- * straight in the store (RedisStore.linkIdentity, what POST /api/staff/sessions does).
- * The fake Translator is a minimal one here (not test/helpers/fake-translator.ts): it counts
- * characters billed as Azure does (characters x target languages of each 200).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -55,17 +17,7 @@ import { applyImport, planImport } from '../src/directory/import.ts';
 import { loadDirectoryFolder } from '../src/directory/load.ts';
 import { BROADCAST_QUEUE, outboundQueueName, safeJobId } from '../src/queue/bullmq.ts';
 import { RedisStore } from '../src/store/redis.ts';
-import {
-  children,
-  cleanup,
-  cleanups,
-  cpuSecondsOf,
-  freePort,
-  round,
-  sleep,
-  startRedis,
-  stopChild,
-} from './lib.ts';
+import { cleanup, cleanups, cpuProfArgs, cpuSecondsOf, round, sleep, startRedis, startRole } from './lib.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const TARGET_FANOUT_SECONDS = 10;
@@ -237,60 +189,6 @@ async function startFakeTranslator(key: string): Promise<FakeTranslator> {
 
 // ---------------------------------------------------------------------------------------------
 // Skolebro role processes (src/main.ts, as bench/pipeline.ts runs them)
-
-interface RoleProcess {
-  role: string;
-  url: string;
-  child: ChildProcess;
-  errorLines(): number;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function startRole(
-  role: 'web' | 'worker',
-  env: Record<string, string>,
-  nodeArgs: string[] = [],
-): Promise<RoleProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--role', role], {
-    cwd: ROOT,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  let errors = 0;
-  const keep = (d: Buffer) => {
-    const text = d.toString();
-    errors += text.match(/"level":(50|60)/g)?.length ?? 0;
-    output = (output + text).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const proc: RoleProcess = {
-    role,
-    url: `http://127.0.0.1:${port}`,
-    child,
-    errorLines: () => errors,
-    output: () => output,
-    stop: () => stopChild(child, 'SIGTERM', 30_000),
-  };
-  cleanups.push(proc.stop);
-  // Start-up trains the NLU (seconds of CPU); on a busy 2-core machine that can take a while.
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`--role ${role} exited early (${child.exitCode}):\n${output}`);
-    const ok = await fetch(`${proc.url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return proc;
-    if (Date.now() > deadline) throw new Error(`--role ${role} not ready within 180 s:\n${output}`);
-    await sleep(100);
-  }
-}
 
 async function postJson(
   url: string,
@@ -464,16 +362,12 @@ async function main() {
     BROADCAST_QUIET_HOURS: 'off',
     ...(o.batch ? { BROADCAST_BATCH: String(o.batch) } : {}),
   });
-  const profArgs = (name: string) => {
-    if (!o.cpuProf) return [];
-    const dir = join(o.cpuProf, name);
-    mkdirSync(dir, { recursive: true });
-    return ['--cpu-prof', '--cpu-prof-dir', dir];
-  };
   t = Date.now();
   const [web, ...workers] = await Promise.all([
-    startRole('web', env, profArgs('web')),
-    ...Array.from({ length: o.workers }, (_, i) => startRole('worker', env, profArgs(`worker${i}`))),
+    startRole('web', { cwd: ROOT, env, nodeArgs: cpuProfArgs(o.cpuProf, 'web') }),
+    ...Array.from({ length: o.workers }, (_, i) =>
+      startRole('worker', { cwd: ROOT, env, nodeArgs: cpuProfArgs(o.cpuProf, `worker${i}`) }),
+    ),
   ]);
   if (!web) throw new Error('no web process');
   setup.startProcessesSeconds = seconds(Date.now() - t);

@@ -4,7 +4,7 @@
  * readings from /proc, and cleanup on success and on error alike.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,4 +246,75 @@ export async function openLoop(opts: {
     requestsPerSecond: Math.round(sent / elapsed),
     latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(latencies.at(-1) ?? 0) },
   };
+}
+
+/** A `--role web|worker` process of the app, started by `startRole`. */
+export interface RoleProcess {
+  role: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Log lines at error or fatal level so far. */
+  errorLines(): number;
+  /** The last 20 kB of its output. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `src/main.ts --role <role>` on a free port with exactly `env` (the caller decides
+ * what of its own environment to pass) and waits until /readyz answers; stopped by `cleanup()`.
+ */
+export async function startRole(
+  role: 'web' | 'worker',
+  opts: { cwd: string; env: NodeJS.ProcessEnv; nodeArgs?: string[] },
+): Promise<RoleProcess> {
+  const port = await freePort();
+  const args = [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts', '--role', role];
+  const child = spawn(process.execPath, args, {
+    cwd: opts.cwd,
+    env: { ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  let errors = 0;
+  const keep = (d: Buffer) => {
+    const text = d.toString();
+    errors += text.match(/"level":(50|60)/g)?.length ?? 0;
+    output = (output + text).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const proc: RoleProcess = {
+    role,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    errorLines: () => errors,
+    output: () => output,
+    stop: () => stopChild(child, 'SIGTERM', 30_000),
+  };
+  cleanups.push(proc.stop);
+  // Start-up trains the NLU (seconds of CPU); on a busy 2-core machine that can take a while.
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`--role ${role} exited early (${child.exitCode}):\n${output}`);
+    const ok = await fetch(`${proc.url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return proc;
+    if (Date.now() > deadline) throw new Error(`--role ${role} not ready within 180 s:\n${output}`);
+    await sleep(100);
+  }
+}
+
+/** Node arguments that make a process write its V8 CPU profile to `<dir>/<name>/`; none without `dir`. */
+export function cpuProfArgs(dir: string | undefined, name: string): string[] {
+  if (!dir) return [];
+  const into = join(dir, name);
+  mkdirSync(into, { recursive: true });
+  return ['--cpu-prof', '--cpu-prof-dir', into];
 }

@@ -21,7 +21,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,12 +33,14 @@ import {
   children,
   cleanup,
   cleanups,
+  cpuProfArgs,
   cpuSecondsOf,
-  freePort,
   type PrivateRedis,
+  type RoleProcess,
   round,
   sleep,
   startRedis,
+  startRole,
   stopChild,
 } from './lib.ts';
 
@@ -237,58 +239,6 @@ async function stageStats(redis: Redis, prefix: string, pattern: string, since: 
 
 // ---------------------------------------------------------------------------------------------
 // Skolebro role processes
-
-interface RoleProcess {
-  role: string;
-  url: string;
-  port: number;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function startRole(
-  role: 'web' | 'worker',
-  appRoot: string,
-  env: Record<string, string>,
-  nodeArgs: string[] = [],
-): Promise<RoleProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--role', role], {
-    cwd: appRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  const keep = (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const proc: RoleProcess = {
-    role,
-    url: `http://127.0.0.1:${port}`,
-    port,
-    child,
-    output: () => output,
-    stop: () => stopChild(child, 'SIGTERM', 30_000),
-  };
-  cleanups.push(proc.stop);
-  // Start-up trains the NLU (seconds of CPU); on a busy 2-core machine that can take a while.
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`--role ${role} exited early (${child.exitCode}):\n${output}`);
-    const ok = await fetch(`${proc.url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return proc;
-    if (Date.now() > deadline) throw new Error(`--role ${role} not ready within 180 s:\n${output}`);
-    await sleep(100);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP load: node:http with a keep-alive agent (one socket per conversation), the
@@ -742,24 +692,19 @@ function options(): Options {
 async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
   const prefix = `bench-pipeline-${process.pid}-${Date.now().toString(36)}`;
   const env = {
+    ...process.env,
     REDIS_URL: redisInfo.url,
     REDIS_KEY_PREFIX: prefix,
     INBOUND_PARTITIONS: String(o.partitions),
     LOG_LEVEL: 'warn',
   };
   // One folder per process: node writes one profile per thread (main and tsx's loader thread).
-  const profArgs = (name: string) => {
-    if (!o.cpuProf) return [];
-    const dir = join(o.cpuProf, name);
-    mkdirSync(dir, { recursive: true });
-    return ['--cpu-prof', '--cpu-prof-dir', dir];
-  };
   const roles: RoleProcess[] = [];
   try {
     const [web, ...workers] = await Promise.all([
-      startRole('web', o.appRoot, env, profArgs('web')),
+      startRole('web', { cwd: o.appRoot, env, nodeArgs: cpuProfArgs(o.cpuProf, 'web') }),
       ...Array.from({ length: o.workers }, (_, i) =>
-        startRole('worker', o.appRoot, env, profArgs(`worker${i}`)),
+        startRole('worker', { cwd: o.appRoot, env, nodeArgs: cpuProfArgs(o.cpuProf, `worker${i}`) }),
       ),
     ]);
     roles.push(web as RoleProcess, ...workers);

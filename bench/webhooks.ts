@@ -4,9 +4,8 @@
  * on loopback (`openLoop` in lib.ts: evenly spaced requests, latency from when each was due). Every request is a new, validly signed message, so each one
  * really reaches the queue. Prints one JSON object.
  *
- * Usage: npx tsx bench/webhooks.ts [--rate 500] [--duration 20] [--warmup 3] [--channels web,sms,slack] [--cpu-prof dir]
+ * Usage: npx tsx bench/webhooks.ts [--rate 500] [--duration 20] [--warmup 3] [--channels web,sms,slack] [--cpu-prof dir (profile in dir/web)]
  */
-import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +13,14 @@ import { parseArgs } from 'node:util';
 import twilio from 'twilio';
 import { FakeConnector } from '../adapters/teams/fake-connector.ts';
 import {
-  children,
   cleanup,
   cleanups,
-  freePort,
+  cpuProfArgs,
   type LoadRequest,
   openLoop,
-  sleep,
+  type RoleProcess,
   startRedis,
-  stopChild,
+  startRole,
 } from './lib.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -48,32 +46,20 @@ const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 const channels = String(values.channels).split(',');
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`bench: ${what} did not come up in ${ms / 1000} s`);
-    await sleep(100);
-  }
-}
-
 const TEAMS_APP_ID = '00000000-0000-4000-8000-00000000be0c';
 /** The Bot Framework's side for Teams: OpenID metadata and keys the web process checks JWTs against. */
 let connector: FakeConnector | undefined;
 
-async function startWeb(redisUrl: string): Promise<string> {
+async function startWeb(redisUrl: string): Promise<RoleProcess> {
   if (channels.includes('teams')) {
     connector = await FakeConnector.start({ appId: TEAMS_APP_ID, appPassword: 'bench-secret' });
     cleanups.push(() => void connector?.close());
   }
-  const port = await freePort();
-  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', String(values['cpu-prof'])] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts', '--role', 'web'], {
+  return startRole('web', {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    nodeArgs: cpuProfArgs(values['cpu-prof'], 'web'),
     env: {
       ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: `bench-${Date.now().toString(36)}`,
@@ -93,11 +79,6 @@ async function startWeb(redisUrl: string): Promise<string> {
         : {}),
     },
   });
-  children.add(child);
-  cleanups.push(() => stopChild(child, 'SIGTERM', 5000));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('the web process', async () => (await fetch(`${url}/readyz`)).ok);
-  return url;
 }
 
 type Request = LoadRequest & { method: 'POST'; body: string };
@@ -214,9 +195,9 @@ async function load(channel: string, url: string) {
 
 async function main() {
   const redis = await startRedis();
-  const url = await startWeb(redis.url);
+  const web = await startWeb(redis.url);
   const results = [];
-  for (const channel of channels) results.push(await load(channel, url));
+  for (const channel of channels) results.push(await load(channel, web.url));
   console.log(
     JSON.stringify(
       {
@@ -226,6 +207,7 @@ async function main() {
         warmupSeconds: warmup,
         targetP99Ms: TARGET_P99_MS,
         channels: results,
+        webErrorLogLines: web.errorLines(),
         machine: {
           cpus: cpus().length,
           node: process.version,
