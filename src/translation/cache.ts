@@ -53,7 +53,6 @@ export class CachedTranslator implements Translator {
     const uniqueTexts = [...new Set(texts)];
     const uniqueTargets = [...new Set(targets)];
     const found = new Map<string, Translation>();
-    const pair = (text: string, to: string) => JSON.stringify([text, to]);
     // Empty texts and to === from cost nothing: the inner translator answers them without a request.
     const cacheable = (text: string, to: string) => text.trim() !== '' && to !== from;
 
@@ -114,7 +113,6 @@ export class CachedTranslator implements Translator {
     fresh: { key: string; value: string }[],
     mine: string[],
   ) {
-    const pair = (text: string, to: string) => JSON.stringify([text, to]);
     for (const group of groups.values()) {
       const call = this.inner.translateMany(group.texts, group.targets, from);
       group.texts.forEach((text, i) => {
@@ -181,6 +179,9 @@ export class CachedTranslator implements Translator {
     }
   }
 }
+
+/** A map key for one text into one language. */
+const pair = (text: string, to: string) => JSON.stringify([text, to]);
 
 function parse(value: string | null | undefined): Omit<Translation, 'to'> | undefined {
   if (!value) return undefined;
