@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +7,8 @@ import { FakeTwilio } from '../../adapters/sms/fake-twilio.ts';
 import { generateDemoData } from '../../src/directory/demo-data.ts';
 import { applyImport, planImport } from '../../src/directory/import.ts';
 import { loadDirectoryFolder } from '../../src/directory/load.ts';
-import { sleep } from '../helpers/processes.ts';
-import { freePort, startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
-import { ROOT } from '../helpers/world.ts';
+import { type RoleProcess, sleep, startRole } from '../helpers/processes.ts';
+import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
 
 /**
  * Must-show 3: a school of 2,000 guardians, the register imported into Redis, real
@@ -23,88 +21,11 @@ const ACCOUNT_SID = `AC${'fedcba9876543210'.repeat(2)}`;
 const TOKEN = 'crash-token';
 const GUARDIANS = 2000;
 
-/**
- * The process entry: src/main.ts's start-up, plus the broadcast wiring that app.ts gets
- * (createBroadcasts) when app.ts does not have it yet. Run with --eval from the repo root.
- */
-const ENTRY = `
-import { Redis } from 'ioredis';
-import { createApp } from './src/app.ts';
-import { loadConfig } from './src/config.ts';
-import { createLogger } from './src/log.ts';
-import { broadcastConfig, createBroadcasts } from './src/broadcast/index.ts';
-import { mountBroadcastApi } from './adapters/web/broadcast.ts';
-const role = process.env.BC_ROLE;
-const config = loadConfig();
-const log = createLogger(config.LOG_LEVEL);
-const app = await createApp(config, undefined, { log, role });
-if (!app.worker.broadcasts) {
-  const redis = new Redis(config.REDIS_URL);
-  const empty = { schools: [], classes: [], staff: [], guardians: [], pupils: [], schoolCalendars: {}, classCalendars: {} };
-  const b = createBroadcasts({ config: { ...config, ...broadcastConfig(process.env) }, redis, bus: app.bus, store: app.store,
-    data: empty, translator: app.worker.translator, adapters: [...app.worker.adapters.values()], log });
-  app.worker.broadcasts = b.hooks;
-  if (role !== 'worker') mountBroadcastApi(app.server, { store: app.store, directory: app.worker.directory, log, broadcasts: b.service });
-}
-await app.server.listen({ port: config.PORT, host: config.HOST });
-`;
-
-interface Proc {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  kill(): Promise<void>;
-}
-
-async function startProcess(role: 'web' | 'worker', env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', ENTRY], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', BC_ROLE: role, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${role} exited early (${child.exitCode}):\n${output}`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${role} not ready within 60 s:\n${output}`);
-    }
-    await sleep(100);
-  }
-  return {
-    url,
-    child,
-    output: () => output,
-    kill: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-  };
-}
-
 let server: TestRedis;
 let redis: Redis;
 let twilio: FakeTwilio;
 let dir: string;
-const running: Proc[] = [];
+const running: RoleProcess[] = [];
 
 beforeAll(async () => {
   server = await startRedis({ appendonly: true });
@@ -115,7 +36,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(running.map((p) => p.kill()));
+  await Promise.all(running.map((p) => p.stop('SIGKILL')));
   redis?.disconnect();
   await twilio?.close();
   await server?.stop();
@@ -150,9 +71,9 @@ describe('a school broadcast with the worker killed mid-fan-out', () => {
       BROADCAST_QUIET_HOURS: 'off',
       BROADCAST_BATCH: '25',
     };
-    const web = await startProcess('web', env);
+    const web = await startRole('web', env);
     running.push(web);
-    let worker = await startProcess('worker', env);
+    let worker = await startRole('worker', env);
     running.push(worker);
 
     const post = async (path: string, body: unknown) => {
@@ -182,11 +103,11 @@ describe('a school broadcast with the worker killed mid-fan-out', () => {
       if (cursorAtKill > 0) break;
       await sleep(2);
     }
-    await worker.kill();
+    await worker.stop('SIGKILL');
     const sentAtKill = twilio.sent.length;
     expect(cursorAtKill).toBeLessThan(GUARDIANS);
     await sleep(300);
-    worker = await startProcess('worker', env);
+    worker = await startRole('worker', env);
     running.push(worker);
 
     const phones = new Set(data.guardians.filter((g) => g.phone).map((g) => g.phone as string));
