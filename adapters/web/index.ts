@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { BroadcastService } from '../../src/broadcast/service.ts';
 import type { ChannelAdapter } from '../../src/channels.ts';
 import type { DirectoryReader } from '../../src/directory/directory.ts';
-import type { LanguageInfo } from '../../src/i18n/locales.ts';
+import type { LanguageInfo, StaffPage } from '../../src/i18n/locales.ts';
 import type { Logger } from '../../src/log.ts';
 import type { JobBus } from '../../src/queue/bus.ts';
 import { MAX_TEXT, type OutboundJob } from '../../src/queue/jobs.ts';
@@ -17,24 +17,29 @@ import { parse } from './parse.ts';
 import { mountStaffInbox } from './staff.ts';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
+/** Files served as they are from public/. */
 const STATIC: Record<string, string> = {
   '/': 'index.html',
   '/chat.js': 'chat.js',
   '/chat.css': 'chat.css',
+  '/staff-common.js': 'staff-common.js',
+  '/staff-common.css': 'staff-common.css',
   '/staff': 'staff.html',
   '/staff.js': 'staff.js',
   '/staff.css': 'staff.css',
-  '/staff-texts.json': 'staff-texts.json',
   '/broadcast': 'broadcast.html',
   '/broadcast.js': 'broadcast.js',
   '/broadcast.css': 'broadcast.css',
-  '/broadcast-texts.json': 'broadcast-texts.json',
+};
+/** The staff pages' words, from locales/nb/staff-pages.json (words live in locales/, not in public/). */
+const STAFF_TEXTS: Record<string, StaffPage> = {
+  '/staff-texts.json': 'staff',
+  '/broadcast-texts.json': 'broadcast',
 };
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
-  json: 'application/json; charset=utf-8',
 };
 
 const sessionBody = z.object({ login: z.string().min(1).max(100).optional() }).strict();
@@ -76,6 +81,8 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
   const files = new Map(
     Object.entries(STATIC).map(([path, file]) => [path, readFileSync(join(PUBLIC, file))]),
   );
+  const staffTexts = deps.languages.find((l) => l.code === 'nb')?.staffPages;
+  if (!staffTexts) throw new Error('web: the staff pages need their words (locales/nb/staff-pages.json)');
   const conversationKey = (session: string) => `web:${session}`;
 
   return {
@@ -88,6 +95,12 @@ export function webAdapter(deps: WebAdapterDeps): ChannelAdapter {
           res.header('content-type', TYPES[file.split('.').pop() ?? 'html'] ?? 'text/plain');
           res.header('cache-control', 'no-cache');
           return res.send(files.get(path));
+        });
+      }
+      for (const [path, page] of Object.entries(STAFF_TEXTS)) {
+        app.get(path, (_req, res) => {
+          res.header('cache-control', 'no-cache');
+          return res.send(staffTexts[page]);
         });
       }
 

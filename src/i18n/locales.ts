@@ -18,6 +18,8 @@ export interface LanguageInfo {
   reviewed: boolean;
   /** Status texts of the parent web chat, by error code (the `webchat` section of ui.json). */
   webchat: WebchatTexts;
+  /** The staff pages' words (staff-pages.json), in a language staff read: only `nb` has them. */
+  staffPages?: StaffPageTexts;
 }
 
 const meta = z.object({
@@ -62,6 +64,33 @@ const uiFile = z.object({
   webchat: webchatSection,
 });
 export type UiFile = z.infer<typeof uiFile>;
+
+/** The staff pages, each named by the section of staff-pages.json it reads besides `common`. */
+export const STAFF_PAGES = ['staff', 'broadcast'] as const;
+export type StaffPage = (typeof STAFF_PAGES)[number];
+/** Per page: key -> text with `{placeholders}`, the `common` section and the page's own in one. */
+export type StaffPageTexts = Record<StaffPage, Record<string, string>>;
+
+const texts = z.record(z.string(), z.string().min(1));
+/**
+ * locales/<lang>/staff-pages.json: the words of /staff and /broadcast. Staff read and write
+ * Norwegian, so only nb has the file and no other language is expected to: a documented
+ * exception to "every language has every file". A key lives in `common` or in a page's section,
+ * never both, so that the two pages cannot drift apart on the words they share.
+ */
+const staffPagesFile = z
+  .object({ _meta: meta, common: texts, staff: texts, broadcast: texts })
+  .superRefine((file, ctx) => {
+    for (const page of STAFF_PAGES)
+      for (const key of Object.keys(file[page]).filter((k) => k in file.common))
+        ctx.addIssue({ code: 'custom', path: [page, key], message: `${key} is already in common` });
+  })
+  .transform(
+    (file) =>
+      Object.fromEntries(
+        STAFF_PAGES.map((page) => [page, { ...file.common, ...file[page] }]),
+      ) as StaffPageTexts,
+  );
 
 const area = z.object({
   title: z.string(),
@@ -116,6 +145,7 @@ export function loadLocales(dir: string): LocaleBundle {
     const ui = read(join(dir, code, 'ui.json'), uiFile);
     const standard = read(join(dir, code, 'standard.json'), standardFile);
     const intents = read(join(dir, code, 'intents.json'), intentsFile);
+    const staffPages = read(join(dir, code, 'staff-pages.json'), staffPagesFile);
     if (ui) {
       bundle.ui.set(code, ui);
       bundle.languages.push({
@@ -124,6 +154,7 @@ export function loadLocales(dir: string): LocaleBundle {
         dir: ui._meta.dir,
         reviewed: ui._meta.reviewedByNativeSpeaker,
         webchat: ui.webchat,
+        ...(staffPages ? { staffPages } : {}),
       });
     }
     if (standard) bundle.standard.set(code, standard);
@@ -131,6 +162,8 @@ export function loadLocales(dir: string): LocaleBundle {
   }
   if (!bundle.ui.has('nb') || !bundle.ui.has('en'))
     throw new Error(`locales: ${dir} must hold nb and en (the fallbacks)`);
+  if (!bundle.languages.some((l) => l.code === 'nb' && l.staffPages))
+    throw new Error(`locales: ${join(dir, 'nb', 'staff-pages.json')} is missing (the staff pages' words)`);
   return bundle;
 }
 

@@ -272,6 +272,25 @@ describe('the broadcast admin page', () => {
   });
 });
 
+describe('the broadcast page’s sign-in (shared with the staff inbox)', () => {
+  it('a demo login the server no longer knows gets its own Norwegian text', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.route('**/api/staff/demo-people', (route) =>
+      route.fulfill({ json: { people: [{ login: 'gone', name: 'Tidligere Ansatt', roles: ['fau'] }] } }),
+    );
+    await page.goto(`${url}/broadcast`);
+    // The role's name from the shared words, not its code.
+    expect(await page.locator('#people button[data-login="gone"] .roles').textContent()).toBe('FAU');
+    await page.locator('#people button[data-login="gone"]').click();
+    const text = locales.languages.find((l) => l.code === 'nb')?.staffPages?.broadcast['error.unknown_login'];
+    expect(text).toBeTruthy();
+    await expect.poll(() => page.locator('#status').textContent()).toBe(text);
+    expect(await page.locator('#compose').isVisible()).toBe(false);
+  });
+});
+
 describe('audienceOptions', () => {
   const staff = (id: string) => data.staff.find((s) => s.id === id) as Staff;
   const allowed = (sender: Staff) =>

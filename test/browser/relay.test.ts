@@ -5,6 +5,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../helpers/app.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
+import { locales } from '../helpers/world.ts';
 
 /**
  * The relay in two browser windows: an Urdu-speaking parent in the web chat, the kontaktlærer
@@ -200,5 +201,26 @@ describe('parent <-> kontaktlærer relay in two browser windows', () => {
     await expect
       .poll(() => parent.locator('.msg.staff').nth(1).locator('blockquote').textContent())
       .toBe('Takk, vi ses.');
+  });
+});
+
+describe('staff sign-in', () => {
+  it('a demo login the server no longer knows gets its own Norwegian text, not the API’s English', async () => {
+    const page = await window(1024, 800);
+    // A sign-in list from before the demo staff changed: a name the server does not know.
+    await page.route('**/api/staff/demo-people', (route) =>
+      route.fulfill({ json: { people: [{ login: 'gone', name: 'Tidligere Ansatt', roles: ['rektor'] }] } }),
+    );
+    await page.goto(`${app.url}/staff`);
+    const refused = page.waitForResponse((r) => r.url().endsWith('/api/staff/sessions'));
+    await page.locator('#people button[data-login="gone"]').click();
+    const response = await refused;
+    expect(response.status()).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe('unknown_login');
+    const text = locales.languages.find((l) => l.code === 'nb')?.staffPages?.staff['error.unknown_login'];
+    expect(text).toBeTruthy();
+    await expect.poll(() => page.locator('#status').textContent()).toBe(text);
+    expect(await page.locator('#inbox').isVisible()).toBe(false);
+    expect(await page.locator('#signin').isVisible()).toBe(true);
   });
 });

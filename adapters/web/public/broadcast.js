@@ -1,19 +1,27 @@
 // The broadcast admin page: sign in as demo staff, write an announcement in Norwegian, see
 // it per language before anything is sent (and correct a translation by hand), send, and
-// follow the progress. API: adapters/web/broadcast.ts. Words: /broadcast-texts.json.
-const $ = (id) => document.getElementById(id);
+// follow the progress. API: adapters/web/broadcast.ts. Words: /broadcast-texts.json
+// (locales/nb/staff-pages.json). Shared with the staff inbox: staff-common.js.
+import {
+  $,
+  api,
+  dirOf,
+  el,
+  hasText,
+  languageName,
+  loadTexts,
+  poller,
+  staffSignIn,
+  status,
+  t,
+} from '/staff-common.js';
+
 const POLL_MS = 1000;
-/** The staff inbox's key: signed in there is signed in here. */
-const SESSION_KEY = 'skolebro.staffSession';
-const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku']);
 /** Always shown as columns; the final ones only when some guardian has them. */
 const STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'];
 const FINAL = ['opted-out', 'unreachable', 'cancelled'];
 
 const state = {
-  texts: {},
-  /** Language code -> 'ltr' | 'rtl', from /api/languages. */
-  dirs: new Map(),
   session: null,
   school: null,
   /** Class id -> name, from the audience list. */
@@ -23,7 +31,6 @@ const state = {
   /** The announcement being followed, and what the last poll said. */
   followed: null,
   progress: null,
-  timer: null,
 };
 
 const fullTime = new Intl.DateTimeFormat('nb-NO', {
@@ -33,44 +40,9 @@ const fullTime = new Intl.DateTimeFormat('nb-NO', {
 });
 const number = new Intl.NumberFormat('nb-NO', { maximumFractionDigits: 2 });
 
-function t(key, params = {}) {
-  const text = state.texts[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
-}
-
-const languageName = (code) => state.texts[`lang.${code}`] ?? code;
-const channelName = (code) => state.texts[`channel.${code}`] ?? code;
-const dirOf = (code) => state.dirs.get(code) ?? (RTL.has(code) ? 'rtl' : 'ltr');
-
-/** An element with text and attributes; `null` children are skipped. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'class') node.className = value;
-    else node.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-async function api(path, options = {}) {
-  const res = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(body.message || `HTTP ${res.status}`);
-    err.status = res.status;
-    err.code = body.error;
-    throw err;
-  }
-  return body;
-}
+const channelName = (code) => (hasText(`channel.${code}`) ? t(`channel.${code}`) : code);
 
 const base = () => `/api/staff/sessions/${state.session}/broadcasts`;
-
-function status(text) {
-  $('status').textContent = text;
-}
 
 function duration(seconds) {
   if (seconds < 60) return t('duration.seconds', { n: Math.max(1, seconds) });
@@ -85,45 +57,18 @@ function show(id) {
 
 // --- Sign-in -------------------------------------------------------------------------------
 
-async function showSignIn(message = '', focus = true) {
-  stopPolling();
+/** Stops following an announcement and forgets the draft (the sign-in list is shown instead). */
+function leave() {
+  polling.stop();
   Object.assign(state, { session: null, draft: null, followed: null, progress: null });
-  sessionStorage.removeItem(SESSION_KEY);
-  $('me').hidden = true;
-  $('signout').hidden = true;
   show('signin');
-  status(message);
-  const { people } = await api('/api/staff/demo-people');
-  $('people').replaceChildren(
-    ...people.map((p) => {
-      const roles = p.roles.map((r) => state.texts[`role.${r}`] ?? r).join(', ');
-      const button = el(
-        'button',
-        { type: 'button', 'data-login': p.login },
-        el('span', { class: 'name' }, p.name),
-        el('span', { class: 'roles' }, roles),
-      );
-      button.addEventListener('click', () => signIn(p.login));
-      return el('li', {}, button);
-    }),
-  );
-  if (people.length === 0) $('signin-intro').textContent = t('signin.none');
-  if (focus) $('people').querySelector('button')?.focus();
 }
 
-async function signIn(login) {
-  try {
-    const { session } = await api('/api/staff/sessions', { method: 'POST', body: JSON.stringify({ login }) });
-    state.session = session;
-    sessionStorage.setItem(SESSION_KEY, session);
-    await enterCompose();
-  } catch (err) {
-    status(err.message);
-  }
-}
+const { showSignIn, start } = staffSignIn({ leave, enter: enterCompose });
 
-/** The compose form for the current session; false (and the sign-in shown) if it has expired. */
-async function enterCompose() {
+/** The compose form for `session`; false (and the sign-in shown) if it has expired. */
+async function enterCompose(session) {
+  state.session = session;
   let options;
   try {
     options = await api(`/api/staff/sessions/${state.session}/broadcast-audiences`);
@@ -170,7 +115,7 @@ function fillAudiences(audiences) {
 }
 
 function newAnnouncement() {
-  stopPolling();
+  polling.stop();
   state.draft = null;
   state.followed = null;
   state.progress = null;
@@ -423,18 +368,10 @@ function follow(progress) {
   show('progress');
   renderProgress(progress);
   $('progress-title').focus();
-  schedule();
+  polling.schedule();
 }
 
-function schedule(ms = POLL_MS) {
-  stopPolling();
-  state.timer = setTimeout(tick, ms);
-}
-
-function stopPolling() {
-  clearTimeout(state.timer);
-  state.timer = null;
-}
+const polling = poller(tick, POLL_MS);
 
 async function tick() {
   const followed = state.followed;
@@ -453,7 +390,7 @@ async function tick() {
     }
     status(err.status ? err.message : t('error.network'));
   }
-  schedule();
+  polling.schedule();
 }
 
 /**
@@ -550,7 +487,7 @@ function countsTable(table, head, columns, counts, name) {
 
 function reasonText(reason) {
   const key = `reason.${reason}`;
-  return key in state.texts ? t(key) : `${t('reason.failed')} (${reason})`;
+  return hasText(key) ? t(key) : `${t('reason.failed')} (${reason})`;
 }
 
 function renderNotReached(p) {
@@ -612,7 +549,7 @@ async function cancel() {
     const progress = await api(`${base()}/${followed.id}/cancel`, { method: 'POST', body: '{}' });
     renderProgress(progress);
     status(t('progress.cancelled'));
-    schedule();
+    polling.schedule();
   } catch (err) {
     status(err.status ? err.message : t('error.network'));
   } finally {
@@ -623,16 +560,7 @@ async function cancel() {
 // --- Start ---------------------------------------------------------------------------------
 
 async function init() {
-  const [texts, { languages }] = await Promise.all([
-    api('/broadcast-texts.json'),
-    api('/api/languages').catch(() => ({ languages: [] })),
-  ]);
-  state.texts = texts;
-  for (const l of languages) state.dirs.set(l.code, l.dir);
-  document.title = t('title');
-  for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
-
-  $('signout').addEventListener('click', () => showSignIn());
+  await loadTexts('/broadcast-texts.json');
   $('compose-form').addEventListener('submit', (e) => {
     e.preventDefault();
     makePreview();
@@ -655,13 +583,7 @@ async function init() {
     newAnnouncement();
   });
 
-  const saved = sessionStorage.getItem(SESSION_KEY);
-  if (saved) {
-    state.session = saved;
-    if (await enterCompose()) return;
-  } else {
-    await showSignIn('', false);
-  }
+  await start();
 }
 
 init().catch((err) => status(err.message));

@@ -1,15 +1,12 @@
 // The staff inbox page: sign in as demo staff, read each parent's thread in Norwegian with the
-// original beside it, answer in Norwegian. API: adapters/web/staff.ts. Words: /staff-texts.json.
-const $ = (id) => document.getElementById(id);
+// original beside it, answer in Norwegian. API: adapters/web/staff.ts. Words: /staff-texts.json
+// (locales/nb/staff-pages.json). Shared with the broadcast page: staff-common.js.
+import { $, api, dirOf, el, languageName, loadTexts, poller, staffSignIn, status, t } from '/staff-common.js';
+
 const POLL_MS = 1500;
-const SESSION_KEY = 'skolebro.staffSession';
-const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku']);
 const FLAGGED = ['safety', 'handoff'];
 
 const state = {
-  texts: {},
-  /** Language code -> 'ltr' | 'rtl', from /api/languages. */
-  dirs: new Map(),
   session: null,
   me: null,
   /** Thread id -> its <li> in the list. */
@@ -22,7 +19,6 @@ const state = {
   about: null,
   /** Entry ids rendered in the open thread. */
   rendered: new Set(),
-  timer: null,
   /** A reply not yet accepted: a retry reuses its id, so the server counts it once. */
   pending: null,
 };
@@ -53,38 +49,6 @@ const longDay = new Intl.DateTimeFormat('nb-NO', {
 const dateOnly = new Intl.DateTimeFormat('nb-NO', { timeZone: 'UTC', day: 'numeric', month: 'long' });
 const and = new Intl.ListFormat('nb', { type: 'conjunction' });
 
-function t(key, params = {}) {
-  const text = state.texts[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
-}
-
-const languageName = (code) => state.texts[`lang.${code}`] ?? code;
-const dirOf = (code) => state.dirs.get(code) ?? (RTL.has(code) ? 'rtl' : 'ltr');
-
-/** An element with text and attributes; `null` children are skipped. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'class') node.className = value;
-    else node.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-async function api(path, options = {}) {
-  const res = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(body.message || `HTTP ${res.status}`);
-    err.status = res.status;
-    err.code = body.error;
-    throw err;
-  }
-  return body;
-}
-
 /** A v4 UUID; crypto.randomUUID exists only in secure contexts (https, localhost). */
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -107,62 +71,29 @@ function time(iso) {
 
 const day = (iso) => longDay.format(new Date(`${iso}T12:00:00Z`));
 
-function status(text) {
-  $('status').textContent = text;
-}
-
 // --- Sign-in -------------------------------------------------------------------------------
 
-/** The sign-in list; `focus` moves focus there (after signing out, when the focused button is gone). */
-async function showSignIn(message = '', focus = true) {
-  stopPolling();
+/** Stops polling and forgets the signed-in inbox (the sign-in list is shown instead). */
+function leave() {
+  polling.stop();
   state.session = null;
   state.open = null;
   state.me = null;
   state.pending = null;
   for (const memory of [state.items, state.seen, state.flags, state.rendered]) memory.clear();
-  sessionStorage.removeItem(SESSION_KEY);
   $('threads').replaceChildren();
   $('entries').replaceChildren();
   $('thread-open').hidden = true;
   $('thread-none').hidden = false;
   $('inbox').classList.remove('showing-thread');
   $('inbox').hidden = true;
-  $('me').hidden = true;
-  $('signout').hidden = true;
-  $('signin').hidden = false;
-  status(message);
-  const { people } = await api('/api/staff/demo-people');
-  $('people').replaceChildren(
-    ...people.map((p) => {
-      const roles = p.roles.map((r) => state.texts[`role.${r}`] ?? r).join(', ');
-      const button = el(
-        'button',
-        { type: 'button', 'data-login': p.login },
-        el('span', { class: 'name' }, p.name),
-        el('span', { class: 'roles' }, roles),
-      );
-      button.addEventListener('click', () => signIn(p.login));
-      return el('li', {}, button);
-    }),
-  );
-  if (people.length === 0) $('signin-intro').textContent = t('signin.none');
-  if (focus) $('people').querySelector('button')?.focus();
 }
 
-async function signIn(login) {
-  try {
-    const { session } = await api('/api/staff/sessions', { method: 'POST', body: JSON.stringify({ login }) });
-    state.session = session;
-    sessionStorage.setItem(SESSION_KEY, session);
-    await enterInbox();
-  } catch (err) {
-    status(err.message);
-  }
-}
+const { showSignIn, start } = staffSignIn({ leave, enter: enterInbox });
 
-/** Shows the inbox for the current session; false (and the sign-in shown) if it has expired. */
-async function enterInbox() {
+/** Shows the inbox for `session`; false (and the sign-in shown) if it has expired. */
+async function enterInbox(session) {
+  state.session = session;
   try {
     await refreshList();
   } catch (err) {
@@ -178,21 +109,13 @@ async function enterInbox() {
   $('me').hidden = false;
   status('');
   ($('threads').querySelector('button') ?? $('threads-title')).focus();
-  schedule();
+  polling.schedule();
   return true;
 }
 
 // --- Polling -------------------------------------------------------------------------------
 
-function schedule(ms = POLL_MS) {
-  stopPolling();
-  state.timer = setTimeout(tick, ms);
-}
-
-function stopPolling() {
-  clearTimeout(state.timer);
-  state.timer = null;
-}
+const polling = poller(tick, POLL_MS);
 
 async function tick() {
   if (!state.session) return;
@@ -207,7 +130,7 @@ async function tick() {
     }
     status(err.status ? err.message : t('error.network'));
   }
-  if (state.session) schedule();
+  if (state.session) polling.schedule();
 }
 
 // --- Thread list ---------------------------------------------------------------------------
@@ -539,7 +462,7 @@ async function sendReply() {
     state.pending = null;
     if ($('reply-text').value === pending.text) $('reply-text').value = '';
     $('reply-status').textContent = t('reply.sent');
-    schedule(300);
+    polling.schedule(300);
   } finally {
     $('reply-send').disabled = false;
   }
@@ -548,16 +471,7 @@ async function sendReply() {
 // --- Start ---------------------------------------------------------------------------------
 
 async function init() {
-  const [texts, { languages }] = await Promise.all([
-    api('/staff-texts.json'),
-    api('/api/languages').catch(() => ({ languages: [] })),
-  ]);
-  state.texts = texts;
-  for (const l of languages) state.dirs.set(l.code, l.dir);
-  document.title = t('title');
-  for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
-
-  $('signout').addEventListener('click', () => showSignIn());
+  await loadTexts('/staff-texts.json');
   $('back').addEventListener('click', closeThread);
   $('reply').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -569,14 +483,7 @@ async function init() {
       $('reply').requestSubmit();
     }
   });
-
-  const saved = sessionStorage.getItem(SESSION_KEY);
-  if (saved) {
-    state.session = saved;
-    if (await enterInbox()) return;
-  } else {
-    await showSignIn('', false);
-  }
+  await start();
 }
 
 init().catch((err) => status(err.message));
