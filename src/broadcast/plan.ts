@@ -86,8 +86,14 @@ export function familiesOf(pupils: ReadonlyArray<{ guardianIds: string[] }>): nu
 export function initialEntry(plan: RecipientPlan, at: string): TrackEntry {
   const first = plan.routes[0];
   const status: DeliveryStatus = first ? 'queued' : plan.smsOptedOut ? 'opted-out' : 'unreachable';
+  // Fields named, not spread: this runs once per recipient of a district-wide fan-out.
   return {
-    ...plan,
+    guardianId: plan.guardianId,
+    name: plan.name,
+    lang: plan.lang,
+    classIds: plan.classIds,
+    routes: plan.routes,
+    smsOptedOut: plan.smsOptedOut,
     attempt: 0,
     status,
     at,

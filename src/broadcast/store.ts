@@ -40,8 +40,22 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `;
 
+/**
+ * KEYS: entry keys. ARGV[1]: TTL in ms; ARGV[1 + i]: the entry for KEYS[i]. Writes each
+ * key that is absent and answers, per key, with what was there (nil: it was written).
+ * One command for a batch: a pipeline of a thousand SETs costs the client more than Redis.
+ */
+const SET_ONCE_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1], 'NX', 'GET')
+end
+return out
+`;
+
 type CasRedis = Redis & {
   skolebroBroadcastCas(key: string, old: string, value: string, ttlMs: string): Promise<number>;
+  skolebroBroadcastSetOnce(numKeys: number, ...keysThenArgs: string[]): Promise<Array<string | null>>;
 };
 
 /**
@@ -59,6 +73,8 @@ export class RedisBroadcastStore implements BroadcastStore {
   ) {
     if (!('skolebroBroadcastCas' in redis))
       redis.defineCommand('skolebroBroadcastCas', { numberOfKeys: 1, lua: CAS_LUA });
+    if (!('skolebroBroadcastSetOnce' in redis))
+      redis.defineCommand('skolebroBroadcastSetOnce', { lua: SET_ONCE_LUA });
     this.redis = redis as CasRedis;
     this.ttlMs = Math.round(opts.retentionDays * 86_400_000);
   }
@@ -101,16 +117,22 @@ export class RedisBroadcastStore implements BroadcastStore {
 
   async entriesOnce(id: string, entries: TrackEntry[]) {
     if (entries.length === 0) return [];
-    // SET NX GET (Redis 7) writes the entry if absent and answers with what was there:
-    // one command per guardian, and no read-back of the entries this call wrote.
-    const write = this.redis.pipeline();
-    for (const e of entries)
-      write.set(this.key(id, `g:${e.guardianId}`), JSON.stringify(e), 'PX', this.ttlMs, 'NX', 'GET');
-    const replies = (await write.exec()) ?? [];
+    const keys = entries.map((e) => this.key(id, `g:${e.guardianId}`));
+    const values = entries.map((e) => JSON.stringify(e));
+    let earlier: Array<string | null>;
+    try {
+      earlier = await this.redis.skolebroBroadcastSetOnce(
+        keys.length,
+        ...keys,
+        String(this.ttlMs),
+        ...values,
+      );
+    } catch (err) {
+      throw new Error(`broadcast ${id}: writing ${entries.length} entries: ${(err as Error).message}`);
+    }
     return entries.map((e, i) => {
-      const [err, earlier] = replies[i] ?? [new Error('no reply')];
-      if (err) throw new Error(`broadcast ${id}: entry of guardian ${e.guardianId}: ${err.message}`);
-      return typeof earlier === 'string' ? (JSON.parse(earlier) as TrackEntry) : e;
+      const json = earlier[i];
+      return typeof json === 'string' ? (JSON.parse(json) as TrackEntry) : e;
     });
   }
 

@@ -244,8 +244,11 @@ export class BullJobBus implements JobBus {
 
   /**
    * Validates every job, then adds them with one `addBulk` per partition queue, under
-   * the ids `enqueueOutbound` derives and with the same deduplication, so a redone batch
-   * adds nothing.
+   * the ids `enqueueOutbound` derives: a redone batch adds nothing while its jobs exist.
+   * No deduplication key, unlike single adds: bulk adds are broadcast batches, whose
+   * tracking entries re-enqueue only guardians still `queued` and whose sends check the
+   * delivery receipt first, so a job re-added after it completed sends nothing. The key
+   * would cost a third of the add (client and Redis) and a key per recipient for 24 h.
    */
   async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}): Promise<void> {
     if (this.closed) throw new Error('job bus is closed');
@@ -259,7 +262,7 @@ export class BullJobBus implements JobBus {
         name: 'send',
         data: job,
         opts: {
-          ...this.once(outboundJobId(job)),
+          jobId: outboundJobId(job),
           ...(opts.delayMs && opts.delayMs > 0 ? { delay: opts.delayMs } : {}),
         },
       });
