@@ -321,6 +321,27 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     expect(calls.get('sms:stop:r0')).toBe(1);
   });
 
+  it('adds a bulk once per reply id while its jobs exist, and holds a delayed bulk back', async () => {
+    const { bus, prefix } = newBus('bulk', { outboundPartitions: 2 });
+    const batch = Array.from({ length: 6 }, (_, i) => ({
+      ...reply(`bc:a1:g${i}:sms`),
+      conversationId: `+47${i}`,
+    }));
+    await bus.enqueueOutboundBulk(batch);
+    await bus.enqueueOutboundBulk(batch); // a redone batch
+    await bus.enqueueOutboundBulk([reply('bc:a1:late:sms')], { delayMs: 60_000 });
+    const queues = [0, 1].map((k) => peek(outboundQueueName('sms', k), prefix));
+    const counts = await Promise.all(queues.map((q) => q.getJobCounts('wait', 'delayed')));
+    expect(counts.reduce((n, c) => n + (c.wait ?? 0), 0)).toBe(6);
+    expect(counts.reduce((n, c) => n + (c.delayed ?? 0), 0)).toBe(1);
+
+    const sent: string[] = [];
+    bus.start({ ...noop, outbound: async (job) => void sent.push(job.replyId) });
+    await waitFor('the batch', () => sent.length === 6);
+    await sleep(200);
+    expect([...sent].sort()).toEqual(batch.map((j) => j.replyId).sort());
+  });
+
   it('waits out a Retry-After without using up attempts, and keeps the order', async () => {
     const { bus } = newBus('retry-after', { attempts: 2, outboundPartitions: 1 });
     const sent: Array<{ id: string; at: number }> = [];
