@@ -1,4 +1,5 @@
 import type { ChatTexts } from './chat.ts';
+import { NOT_SENT } from './progress.ts';
 import type { PreviewView, ProgressView } from './service.ts';
 
 /**
@@ -69,7 +70,7 @@ export interface ProgressNumbers {
   state: 'starting' | 'sending' | 'waiting' | 'done' | 'cancelled' | 'failed';
   /** Guardians tracked so far (grows while the fan-out runs). */
   total: number;
-  /** Guardians whose message has left (or who needed none): all but those queued. */
+  /** Guardians whose message has left (or who needed none): all but those queued or never sent. */
   done: number;
   /** 0–100; 100 only when the fan-out is over and nothing is queued. */
   percent: number;
@@ -87,7 +88,8 @@ export function progressNumbers(p: ProgressView): ProgressNumbers {
   const n = (s: keyof ProgressView['byStatus']) => p.byStatus[s] ?? 0;
   const total = p.guardians;
   const queued = n('queued');
-  const done = total - queued;
+  // Members a failed fan-out never came to are in the total, but nothing left for them.
+  const done = total - queued - p.notReached.filter((r) => r.reason === NOT_SENT).length;
   const sentNotReached = p.notReached.filter((r) => r.status === 'sent').length;
   let percent = total > 0 ? Math.floor((done / total) * 100) : 0;
   if (!p.fannedOut && percent === 100) percent = 99;

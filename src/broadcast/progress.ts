@@ -1,4 +1,4 @@
-import type { Channel, DeliveryStatus, TrackEntry } from './model.ts';
+import type { Channel, DeliveryStatus, Member, TrackEntry } from './model.ts';
 import { currentRoute } from './plan.ts';
 
 export type Counts = Partial<Record<DeliveryStatus, number>>;
@@ -11,7 +11,7 @@ export interface NotReached {
   /** The last channel tried; null when there was none. */
   channel: Channel | null;
   status: DeliveryStatus;
-  /** Why: the platform's error code, `no-receipt`, `opted-out`, `no-channel`. */
+  /** Why: the platform's error code, `no-receipt`, `opted-out`, `no-channel`, `not-sent`. */
   reason: string;
 }
 
@@ -48,6 +48,34 @@ export function isPending(entry: TrackEntry, opts: ProgressOptions): boolean {
   const route = currentRoute(entry);
   if (!route || !opts.receiptChannels.has(route.channel)) return false;
   return opts.now.getTime() - Date.parse(entry.at) < opts.receiptTimeoutMs;
+}
+
+/** The reason of a member a failed fan-out never came to. */
+export const NOT_SENT = 'not-sent';
+
+/**
+ * A stand-in entry for a member a failed fan-out never came to (it has none of its own):
+ * failed with reason `not-sent`, no channel tried. Name and language from the register;
+ * the guardian id and no language when the register no longer has them. Pure.
+ */
+export function notSentEntry(
+  member: Member,
+  guardian: { name: string; preferredLang: string } | undefined,
+  at: string,
+): TrackEntry {
+  return {
+    guardianId: member.guardianId,
+    name: guardian?.name ?? member.guardianId,
+    lang: guardian?.preferredLang ?? '',
+    classIds: member.classIds,
+    routes: [],
+    smsOptedOut: false,
+    attempt: 0,
+    status: 'failed',
+    error: NOT_SENT,
+    at,
+    history: [{ attempt: 0, channel: null, status: 'failed', error: NOT_SENT, at }],
+  };
 }
 
 function reasonOf(entry: TrackEntry): string {

@@ -21,7 +21,8 @@ import type {
 } from './model.ts';
 import { familiesOf, initialEntry, membersOf, nextTry, planRecipient, transition } from './plan.ts';
 import { type Decision, mayBroadcast, parseFauScope, type RefusalReason } from './policy.ts';
-import { type Progress, progressOf, notReachedCsv as toCsv } from './progress.ts';
+import { notSentEntry, type Progress, progressOf, notReachedCsv as toCsv } from './progress.ts';
+import { firstReportDelayMs, type ReportDeps, reportDue, reportJob } from './report.ts';
 import { type PreviewSummary, type QuietHours, quietDelayMs, summarise } from './schedule.ts';
 import type { BroadcastStore } from './store.ts';
 import type { BroadcastTexts } from './texts.ts';
@@ -113,6 +114,10 @@ export function parseBroadcastReplyId(
  */
 export class BroadcastService implements BroadcastHooks {
   constructor(private readonly deps: BroadcastServiceDeps) {}
+
+  private get report(): ReportDeps {
+    return { ...this.deps, progress: (a) => this.progressOf(a) };
+  }
 
   private get available(): ReadonlySet<Channel> {
     return new Set(this.deps.channels().map((c) => c.name));
@@ -307,29 +312,51 @@ export class BroadcastService implements BroadcastHooks {
         ? null
         : { ...x, status: x.status === 'sending' ? 'sent' : x.status, fannedOutAt: done.toISOString() },
     );
-    const quiet = settings.quiet ? quietDelayMs(done, settings.quiet) : 0;
-    await this.deps.bus.schedule(
-      { kind: 'broadcast-report', id: `${a.id}:report:0`, broadcastId: a.id, attempt: 0 },
-      quiet + settings.receiptTimeoutMs + 5000,
-    );
+    await this.deps.bus.schedule(reportJob(a.id, 0), firstReportDelayMs(done, settings));
     log.info({ broadcastId: a.id, guardians: members.length }, 'broadcast fanned out');
   }
 
+  /**
+   * Marks the announcement failed and schedules its report like a finished fan-out's (same
+   * job id: a repeated call adds nothing). Members the fan-out never came to are reported
+   * as `not-sent` (see `notSent`).
+   */
   async fanOutFailed(job: BroadcastJob, reason: string): Promise<void> {
-    const at = this.deps.now().toISOString();
+    const now = this.deps.now();
+    const at = now.toISOString();
     const failed = await this.deps.store.update(job.id, (a) =>
       a.status === 'sending' && !a.fannedOutAt
         ? { ...a, status: 'failed', failedAt: at, failure: reason }
         : null,
     );
-    if (failed?.status === 'failed')
-      this.deps.log.error({ broadcastId: job.id, reason }, 'broadcast fan-out gave up: marked failed');
+    if (failed?.status !== 'failed') return;
+    this.deps.log.error({ broadcastId: job.id, reason }, 'broadcast fan-out gave up: marked failed');
+    // Scheduled first: should the rest fail too, the families are still reported.
+    await this.deps.bus.schedule(reportJob(failed.id, 0), firstReportDelayMs(now, this.deps.settings));
+    await this.leftBehind(failed);
+  }
+
+  /**
+   * Makes whole what a fan-out that gave up left: the member list (fixed now if it never
+   * was), and the batch it stopped in, whose entries may be written while their jobs are
+   * not. What the tracking calls queued is queued again, or the report would wait for it
+   * for all its rounds; a job id already added is a no-op, and beforeSend drops a try
+   * already overtaken.
+   */
+  private async leftBehind(a: Announcement) {
+    const { store } = this.deps;
+    const members =
+      (await store.members(a.id)) ??
+      (await store.membersOnce(a.id, (await this.members(a.audience)).members));
+    const rest = members.slice(await store.cursor(a.id)).map((m) => m.guardianId);
+    const queued = (await store.entries(a.id, rest)).filter((e) => e.status === 'queued');
+    if (queued.length > 0) await this.enqueue(a, queued);
   }
 
   async timer(job: BroadcastTimerJob): Promise<void> {
     if (job.kind === 'broadcast-send') return this.startScheduled(job);
     if (job.kind === 'broadcast-receipt') return this.receiptDue(job);
-    return this.reportDue(job);
+    return reportDue(this.report, job);
   }
 
   async beforeSend(job: OutboundJob): Promise<boolean> {
@@ -438,88 +465,6 @@ export class BroadcastService implements BroadcastHooks {
     );
     if (updated?.status === 'sending' && updated.sentAt === at)
       await this.deps.bus.enqueueBroadcast({ id: updated.id });
-  }
-
-  /**
-   * When nothing is in flight any more (or after `reportRounds` checks), each kontaktlærer
-   * of a class in the audience gets the list of their families not reached, once.
-   */
-  private async reportDue(job: BroadcastTimerJob) {
-    const { store, settings, log } = this.deps;
-    const a = await store.get(job.broadcastId);
-    if (!a || a.reportedAt) return;
-    const progress = await this.progressOf(a);
-    const round = job.attempt ?? 0;
-    if (!progress.settled && round + 1 < (settings.reportRounds ?? 48)) {
-      await this.deps.bus.schedule(
-        {
-          kind: 'broadcast-report',
-          id: `${a.id}:report:${round + 1}`,
-          broadcastId: a.id,
-          attempt: round + 1,
-        },
-        settings.receiptTimeoutMs,
-      );
-      return;
-    }
-    const at = this.deps.now().toISOString();
-    const marked = await store.update(a.id, (x) => (x.reportedAt ? null : { ...x, reportedAt: at }));
-    if (marked?.reportedAt !== at) return;
-    const teachers = await this.deps.source.teachers(a.schoolId);
-    let notified = 0;
-    for (const cls of a.audience.classes) {
-      const rows = progress.notReached.filter((r) => r.classIds.includes(cls.id));
-      if (rows.length === 0) continue;
-      const text = this.reportText(a, cls.id, rows);
-      for (const teacher of teachers.filter((t) => t.classIds.includes(cls.id))) {
-        notified++;
-        const threadId = `web:broadcast-report:${a.id}:${teacher.id}`;
-        await this.deps.threads?.addToThread(
-          {
-            id: threadId,
-            channel: 'web',
-            conversationId: `broadcast-report:${a.id}:${teacher.id}`,
-            lang: SOURCE,
-          },
-          {
-            id: `${a.id}:${cls.id}`,
-            at,
-            from: 'system',
-            kind: 'message',
-            to: [teacher.id],
-            norwegian: { text, translated: false },
-          },
-          [teacher.id],
-        );
-      }
-    }
-    log.info(
-      { broadcastId: a.id, notReached: progress.notReached.length, teachersNotified: notified },
-      'broadcast report',
-    );
-  }
-
-  private reportText(a: Announcement, classId: string, rows: Progress['notReached']): string {
-    const { t } = this.deps.texts;
-    const lines = rows.map((r) =>
-      t('report.line', {
-        name: r.name,
-        lang: r.lang,
-        reason:
-          t(`reason.${r.reason}`) === `reason.${r.reason}`
-            ? `${t('reason.failed')} (${r.reason})`
-            : t(`reason.${r.reason}`),
-      }),
-    );
-    return [
-      t('report.heading', {
-        sender: a.sender.name,
-        date: (a.sentAt ?? a.createdAt).slice(0, 10),
-        className: classId,
-      }),
-      ...lines,
-      t('report.footer'),
-    ].join('\n');
   }
 
   /** One outbound job per entry on its current channel; SMS held back through quiet hours. */
@@ -651,7 +596,7 @@ export class BroadcastService implements BroadcastHooks {
       a.id,
       members.map((m) => m.guardianId),
     );
-    const progress = progressOf(entries, {
+    const progress = progressOf([...entries, ...(await this.notSent(a, members, entries))], {
       now: this.deps.now(),
       receiptTimeoutMs: this.deps.settings.receiptTimeoutMs,
       receiptChannels: this.receiptChannels,
@@ -666,6 +611,29 @@ export class BroadcastService implements BroadcastHooks {
       ...progress,
       settled: progress.settled && (fannedOut || a.status === 'cancelled' || a.status === 'failed'),
     };
+  }
+
+  /**
+   * The members a failed fan-out never came to, as stand-in `not-sent` entries (names from
+   * the register), so that progress, report and CSV count them; none for any other status.
+   */
+  private async notSent(
+    a: Announcement,
+    members: readonly Member[],
+    entries: readonly TrackEntry[],
+  ): Promise<TrackEntry[]> {
+    if (a.status !== 'failed') return [];
+    const tracked = new Set(entries.map((e) => e.guardianId));
+    const missing = members.filter((m) => !tracked.has(m.guardianId));
+    const out: TrackEntry[] = [];
+    for (let i = 0; i < missing.length; i += this.deps.settings.batch) {
+      const slice = missing.slice(i, i + this.deps.settings.batch);
+      const known = new Map(
+        (await this.deps.source.guardians(slice.map((m) => m.guardianId))).map((g) => [g.id, g]),
+      );
+      out.push(...slice.map((m) => notSentEntry(m, known.get(m.guardianId), a.failedAt ?? a.createdAt)));
+    }
+    return out;
   }
 
   /**

@@ -4,12 +4,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTwilio } from '../../adapters/sms/fake-twilio.ts';
 import { type App, createApp } from '../../src/app.ts';
+import { MemoryAudience } from '../../src/broadcast/audience.ts';
 import { broadcastConfig, createBroadcasts } from '../../src/broadcast/index.ts';
-import type { ProgressView } from '../../src/broadcast/service.ts';
+import { reportJob } from '../../src/broadcast/report.ts';
+import { BroadcastService, type ProgressView } from '../../src/broadcast/service.ts';
+import { RedisBroadcastStore } from '../../src/broadcast/store.ts';
+import { loadBroadcastTexts } from '../../src/broadcast/texts.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DirectoryData } from '../../src/directory/model.ts';
 import { createLogger } from '../../src/log.ts';
 import { queueStats } from '../../src/queue/bullmq.ts';
+import type { JobBus } from '../../src/queue/bus.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
 import { sleep } from '../helpers/processes.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
@@ -373,6 +378,97 @@ describe('broadcasts through the running app', () => {
     expect(text).toContain('Arash Karimi');
     expect(text).not.toContain('Amina');
   }, 40_000);
+});
+
+/** The demo register, with `guardians` out of reach for one call after `failAfter` more. */
+class FlakyRegister extends MemoryAudience {
+  failAfter: number | undefined;
+  override async guardians(ids: readonly string[]) {
+    if (this.failAfter !== undefined && this.failAfter-- === 0) {
+      this.failAfter = undefined;
+      throw new Error('register down');
+    }
+    return super.guardians(ids);
+  }
+}
+
+describe('a broadcast whose fan-out gives up', () => {
+  it('reports the families never sent to their kontaktlærer and in the CSV, beside those reached', async () => {
+    // The fan-out runs here, on the app's Redis, queues and threads, so that its register
+    // can drop out mid-way; the app's worker sends and tracks, and its API reads progress.
+    const register = new FlakyRegister(data);
+    const bus: JobBus = {
+      enqueueInbound: (job) => app.bus.enqueueInbound(job),
+      enqueueOutbound: (job) => app.bus.enqueueOutbound(job),
+      enqueueOutboundBulk: (jobs, opts) => app.bus.enqueueOutboundBulk(jobs, opts),
+      schedule: (job, delayMs) => app.bus.schedule(job, delayMs),
+      enqueueBroadcast: async () => {}, // run by hand below
+      start: () => {},
+      close: async () => {},
+    };
+    const fanOut = new BroadcastService({
+      store: new RedisBroadcastStore(client, { prefix: `${prefix}:`, retentionDays: 1 }),
+      source: register,
+      bus,
+      translator: app.worker.translator,
+      threads: app.store,
+      channels: () =>
+        [...app.worker.adapters.values()].map((a) => ({
+          name: a.name,
+          capabilities: { receipts: a.capabilities.receipts },
+        })),
+      settings: { receiptTimeoutMs: 6000, smsSegmentsPerSecond: 10, batch: 2, pricePerSegmentNok: 0.6 },
+      texts: loadBroadcastTexts(join(ROOT, 'locales')),
+      log: createLogger('silent'),
+      now: () => clock(),
+      newId: () => `failed${Date.now().toString(36)}`,
+    });
+    const ingrid = await fanOut.sender('t-ingrid');
+    if (!ingrid) throw new Error('no Ingrid');
+    const draft = await fanOut.draft(ingrid, {
+      audience: { kind: 'class', id: 'bjerkedalen-3a' },
+      text: 'Hei',
+    });
+    if (!draft.ok) throw new Error(draft.message);
+    const id = draft.value.id;
+    await fanOut.send(ingrid, id);
+    // 3A in batches of 2: Amina and Ahmed go, then the register drops out; Fatima, Olena
+    // and Arash never get an entry.
+    register.failAfter = 1;
+    await expect(fanOut.fanOut({ id })).rejects.toThrow('register down');
+    await fanOut.fanOutFailed({ id }, 'register down');
+
+    await waitFor('the first batch on SMS', () =>
+      sentTo(PHONES.amina).length && sentTo(PHONES.ahmed).length ? true : undefined,
+    );
+    for (const m of [...sentTo(PHONES.amina), ...sentTo(PHONES.ahmed)])
+      await twilio.postStatus(m.sid, 'delivered');
+    const session = await signIn('ingrid');
+    const settled = await waitFor('a settled progress', async () => {
+      const p = await progress(session, id);
+      return p.settled ? p : undefined;
+    });
+    expect(settled.status).toBe('failed');
+    expect(settled.byStatus).toEqual({ delivered: 2, failed: 3 });
+    expect(settled.notReached.map((r) => [r.guardianId, r.channel, r.reason])).toEqual([
+      ['g-fatima', null, 'not-sent'],
+      ['g-olena', null, 'not-sent'],
+      ['g-arash', null, 'not-sent'],
+    ]);
+    const csv = await call('GET', `/api/staff/sessions/${session}/broadcasts/${id}/not-reached.csv`);
+    expect(csv.body).toContain('g-fatima,Fatima Khan,ur,bjerkedalen-3a,,failed,not-sent');
+
+    // The report round the fan-out scheduled, run now rather than in 11 s.
+    await fanOut.timer(reportJob(id, 0));
+    const report = await app.store.thread(`web:broadcast-report:${id}:t-ingrid`);
+    const text = report?.entries[0]?.norwegian?.text ?? '';
+    for (const name of ['Fatima Khan', 'Olena Kovalenko', 'Arash Karimi']) expect(text).toContain(`${name} `);
+    expect(text).toContain('ikke sendt');
+    expect(text).not.toContain('Amina');
+    expect(text).not.toContain('Ahmed');
+    expect(sentTo(PHONES.fatima)).toEqual([]);
+    twilio.reset();
+  }, 30_000);
 });
 
 describe('broadcasts without Redis (npm start: InProcessBus, memory store)', () => {
