@@ -4,8 +4,10 @@ import { slackAdapterFromConfig } from '../adapters/slack/index.ts';
 import {
   loadSmsTexts,
   MemoryOptOuts,
+  MemorySegmentPacer,
   MemorySmsState,
   RedisOptOuts,
+  RedisSegmentPacer,
   RedisSmsState,
   smsAdapter,
   smsSettings,
@@ -244,6 +246,11 @@ export async function createApp(
         bus,
         optOuts: redis ? new RedisOptOuts(redis, keyPrefix) : new MemoryOptOuts(),
         state: redis ? new RedisSmsState(redis, keyPrefix) : new MemorySmsState(),
+        // One budget per sender, shared by every worker process through Redis. On the real
+        // clock, not opts.now: a test's fixed clock would never refill it.
+        pace: redis
+          ? new RedisSegmentPacer(redis, keyPrefix, sms.from, { perSecond: config.SMS_SEGMENTS_PER_SECOND })
+          : new MemorySegmentPacer({ perSecond: config.SMS_SEGMENTS_PER_SECOND }),
         texts: loadSmsTexts(config.LOCALES_DIR),
         // Status callbacks update the receipt the send left.
         onReceipt: async (r) => {

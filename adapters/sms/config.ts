@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { E164 } from './inbound.ts';
 import { DEFAULT_PRICE_PER_SEGMENT_NOK } from './segments.ts';
 
+/** Twilio's default throughput for a sender outside US/Canada. */
+export const DEFAULT_SEGMENTS_PER_SECOND = 10;
+
 /** An env var left empty (`SMS_FROM=`) counts as unset. */
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
@@ -36,6 +39,12 @@ export const smsConfigShape = {
   SMS_MAX_CHARS: z.coerce.number().int().min(70).max(1600).default(1600),
   /** Price of one SMS segment in NOK, for cost estimates. Default 0.60 (an estimate; use the contract's). */
   SMS_PRICE_PER_SEGMENT_NOK: z.coerce.number().nonnegative().default(DEFAULT_PRICE_PER_SEGMENT_NOK),
+  /**
+   * The sender's pace in segments per second (Twilio: 10 per sender outside US/Canada),
+   * enforced on every SMS send across all workers (pace.ts) and used for broadcast time
+   * estimates. Default 10.
+   */
+  SMS_SEGMENTS_PER_SECOND: z.coerce.number().positive().default(DEFAULT_SEGMENTS_PER_SECOND),
 };
 
 const shapeSchema = z.object(smsConfigShape);

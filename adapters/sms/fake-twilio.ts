@@ -19,6 +19,8 @@ export interface SentMessage {
   statusCallback?: string;
   /** The basic-auth user the call came with. */
   username: string;
+  /** When the call arrived (ms since the epoch): the pace a sender kept. */
+  at: number;
 }
 
 /** How the next call(s) to the Messages API fail. */
@@ -266,6 +268,7 @@ export class FakeTwilio {
       to,
       body,
       username: user,
+      at: Date.now(),
       ...(from ? { from } : {}),
       ...(service ? { messagingServiceSid: service } : {}),
       ...(callback ? { statusCallback: callback } : {}),

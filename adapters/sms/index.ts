@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ChannelAdapter, DeliveryReceipt } from '../../src/channels.ts';
-import { ErrorCode, PermanentError } from '../../src/errors.ts';
+import { ErrorCode, PermanentError, TransientError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { JobBus } from '../../src/queue/bus.ts';
 import type { OutboundJob } from '../../src/queue/jobs.ts';
@@ -18,6 +18,8 @@ import {
 import { matchKeyword, replyLanguage, type SmsKeyword, type SmsTexts, smsMessage } from './keywords.ts';
 import type { OptOuts } from './opt-outs.ts';
 import { createMessage, type MessagesApi } from './outbound.ts';
+import type { SegmentPacer } from './pace.ts';
+import { countSegments } from './segments.ts';
 import { optionNumber, renderSms } from './split.ts';
 import type { SmsState } from './state.ts';
 import { signedUrl, verifyTwilioSignature } from './verify.ts';
@@ -26,6 +28,7 @@ export { type SmsSettings, smsConfigShape, smsSettings } from './config.ts';
 export type { SmsReceipt } from './inbound.ts';
 export { loadSmsTexts, type SmsTexts } from './keywords.ts';
 export { MemoryOptOuts, type OptOuts, RedisOptOuts } from './opt-outs.ts';
+export { MemorySegmentPacer, RedisSegmentPacer, type SegmentPacer } from './pace.ts';
 export { type CostEstimate, countSegments, estimateCost, type SegmentCount } from './segments.ts';
 export { MemorySmsState, RedisSmsState, type SmsState } from './state.ts';
 
@@ -43,6 +46,11 @@ export interface SmsAdapterDeps {
   state: SmsState;
   /** Keywords and reply texts from the `sms` section of locales/<lang>/ui.json. */
   texts: SmsTexts;
+  /**
+   * The sender's segment budget, shared by every worker (Redis in production). Default:
+   * none, sends are not paced (tests that call `send()` directly).
+   */
+  pace?: SegmentPacer;
   /** Receives status callbacks and permanent send failures. Default: dropped. */
   onReceipt?: (receipt: SmsReceipt) => void | Promise<void>;
   /** The language of the person behind a phone, for keyword replies (e.g. from the directory). */
@@ -58,7 +66,8 @@ export interface SmsAdapterDeps {
  * SMS over a Twilio-compatible Messages API. The webhook verifies the signature,
  * answers STOP/START/HELP itself, maps a numbered reply back to the choice offered,
  * enqueues everything else and answers with empty TwiML. `send()` refuses opted-out
- * numbers, renders choices as numbered options, splits long text and classifies errors.
+ * numbers, renders choices as numbered options, splits long text, paces each part by
+ * its segments and classifies errors.
  */
 export function smsAdapter(deps: SmsAdapterDeps): ChannelAdapter {
   const { settings, texts, optOuts, state } = deps;
@@ -201,6 +210,15 @@ export function smsAdapter(deps: SmsAdapterDeps): ChannelAdapter {
         // A retried job skips the parts the platform already took.
         let sid = await state.sentPart(job.replyId, part);
         if (!sid) {
+          const segments = countSegments(body).segments;
+          const waitMs = (await deps.pace?.take(segments)) ?? 0;
+          if (waitMs > 0) {
+            // The queue puts the job back for that long without using an attempt; parts sent stay sent.
+            throw new TransientError(ErrorCode.RateLimited, 'SMS sender at its segment pace', {
+              retryAfterMs: waitMs,
+              context: { replyId: job.replyId, part, segments },
+            });
+          }
           const callback = new URL(signedUrl(settings.publicBaseUrl, STATUS_PATH));
           callback.search = new URLSearchParams({ replyId: job.replyId, part: String(part) }).toString();
           try {

@@ -19,8 +19,6 @@ export const broadcastConfigShape = {
    * unconfirmed before the guardian's next channel is tried. Default 30.
    */
   BROADCAST_RECEIPT_TIMEOUT_MINUTES: z.coerce.number().positive().default(30),
-  /** SMS segments the sender takes per second (Twilio: 10 per sender outside US/Canada); for the time estimate. Default 10. */
-  SMS_SEGMENTS_PER_SECOND: z.coerce.number().positive().default(10),
   /** Guardians per fan-out batch (one addBulk and one cursor step each). Default 1000. */
   BROADCAST_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
 };

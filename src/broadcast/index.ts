@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { DEFAULT_SEGMENTS_PER_SECOND } from '../../adapters/sms/config.ts';
 import { MemoryOptOuts, type OptOuts, RedisOptOuts } from '../../adapters/sms/opt-outs.ts';
 import { DEFAULT_PRICE_PER_SEGMENT_NOK } from '../../adapters/sms/segments.ts';
 import type { ChannelAdapter } from '../channels.ts';
@@ -27,6 +28,8 @@ export interface CreateBroadcastsDeps {
     DIRECTORY: 'folder' | 'redis';
     LOCALES_DIR: string;
     SMS_PRICE_PER_SEGMENT_NOK?: number;
+    /** The SMS sender's pace (an SMS setting, adapters/sms/config.ts). Default 10. */
+    SMS_SEGMENTS_PER_SECOND?: number;
   };
   /** Unset: everything in memory (`npm start`). */
   redis?: Redis;
@@ -83,7 +86,7 @@ export function createBroadcasts(deps: CreateBroadcastsDeps): Broadcasts {
     settings: {
       ...(quiet ? { quiet } : {}),
       receiptTimeoutMs: config.BROADCAST_RECEIPT_TIMEOUT_MINUTES * 60_000,
-      smsSegmentsPerSecond: config.SMS_SEGMENTS_PER_SECOND,
+      smsSegmentsPerSecond: config.SMS_SEGMENTS_PER_SECOND ?? DEFAULT_SEGMENTS_PER_SECOND,
       batch: config.BROADCAST_BATCH,
       pricePerSegmentNok: config.SMS_PRICE_PER_SEGMENT_NOK ?? DEFAULT_PRICE_PER_SEGMENT_NOK,
     },

@@ -1,3 +1,4 @@
+import { retryAfterOf } from '../errors.ts';
 import type { AnyTimerJob, BroadcastJob, InboundJob, OutboundJob } from './jobs.ts';
 
 export interface JobHandlers {
@@ -35,16 +36,38 @@ export interface JobBus {
 /** Remembered ids for dedup; the oldest are forgotten first (platforms retry within minutes). */
 const DEDUP_WINDOW = 50_000;
 
-/** In-memory bus for the single-process demo. Not durable: a crash loses queued jobs. */
+export interface InProcessBusOptions {
+  /**
+   * Times an outbound job refused with a Retry-After (a platform's 429, the SMS pace) is
+   * run again after waiting it out; after that it fails like any other job. Default: no
+   * limit, as on BullMQ, where a Retry-After uses no attempt: a broadcast of a whole school
+   * waits its turn at the SMS pace instead of dropping the last families.
+   */
+  retryAfterTries?: number;
+}
+
+/**
+ * In-memory bus for the single-process demo. Not durable: a crash loses queued jobs.
+ * Failed jobs are not retried, except outbound jobs that ask for a Retry-After: they wait
+ * it out in their conversation's chain (so later replies stay behind them) and run again.
+ */
 export class InProcessBus implements JobBus {
   private handlers: JobHandlers | undefined;
   private readonly seen = new Set<string>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending: Array<() => void> = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Ends the Retry-After waits early, at close. */
+  private readonly wakers = new Set<() => void>();
+  private readonly retryAfterTries: number;
   private closed = false;
 
-  constructor(private readonly onError: (err: unknown, kind: string) => void = () => {}) {}
+  constructor(
+    private readonly onError: (err: unknown, kind: string) => void = () => {},
+    options: InProcessBusOptions = {},
+  ) {
+    this.retryAfterTries = options.retryAfterTries ?? Number.POSITIVE_INFINITY;
+  }
 
   async enqueueInbound(job: InboundJob) {
     if (!this.remember(`in:${job.channel}:${job.messageId}`)) return { duplicate: true };
@@ -54,7 +77,7 @@ export class InProcessBus implements JobBus {
 
   async enqueueOutbound(job: OutboundJob) {
     if (!this.remember(`out:${job.replyId}`)) return;
-    this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
+    this.run(`out:${job.channel}:${job.conversationId}`, this.send(job), 'outbound');
   }
 
   async enqueueBroadcast(job: BroadcastJob) {
@@ -77,8 +100,7 @@ export class InProcessBus implements JobBus {
   async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}) {
     for (const job of jobs) {
       if (!this.remember(`out:${job.replyId}`)) continue;
-      const go = () =>
-        this.run(`out:${job.channel}:${job.conversationId}`, () => this.handlers?.outbound(job), 'outbound');
+      const go = () => this.run(`out:${job.channel}:${job.conversationId}`, this.send(job), 'outbound');
       if (!opts.delayMs) go();
       else {
         const timer = setTimeout(go, opts.delayMs);
@@ -106,7 +128,39 @@ export class InProcessBus implements JobBus {
   async close() {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
+    for (const wake of this.wakers) wake();
     await Promise.allSettled([...this.chains.values()]);
+  }
+
+  /** An outbound job's work: the send, run again after each Retry-After it asks for (up to `retryAfterTries`). */
+  private send(job: OutboundJob): () => Promise<void> {
+    return async () => {
+      for (let tries = 0; ; tries++) {
+        try {
+          await this.handlers?.outbound(job);
+          return;
+        } catch (err) {
+          const wait = retryAfterOf(err);
+          if (wait === undefined || tries >= this.retryAfterTries || this.closed) throw err;
+          await this.pause(wait);
+          // Closing: not durable, the job is dropped as a crash would drop it.
+          if (this.closed) throw err;
+        }
+      }
+    };
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref();
+      this.wakers.add(wake);
+    });
   }
 
   /** Chains work per key so one conversation's turns never interleave. */
