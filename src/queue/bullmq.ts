@@ -336,8 +336,11 @@ export class BullJobBus implements JobBus {
     );
     const fanOut = handlers.broadcast?.bind(handlers);
     if (fanOut) {
-      // Concurrency 2: one long fan-out does not hold back the next announcement. A worker
-      // killed mid-fan-out leaves the job to the stalled check; the handler resumes at its cursor.
+      // Concurrency 8: a fan-out mostly waits on Redis round trips (read a batch, write its
+      // entries, add its jobs), so a few at once keep the CPU busy when every school announces
+      // at the same time (bench/broadcast.ts: 2 at once per process left it a third idle), and
+      // one long fan-out does not hold back the next announcement. A worker killed
+      // mid-fan-out leaves the job to the stalled check; the handler resumes at its cursor.
       this.watch(
         new Worker(
           BROADCAST_QUEUE,
@@ -352,7 +355,7 @@ export class BullJobBus implements JobBus {
               throw isRetryable(err) ? err : unrecoverable(err);
             }
           },
-          { ...common, concurrency: 2 },
+          { ...common, concurrency: 8 },
         ),
         'broadcast',
       );
