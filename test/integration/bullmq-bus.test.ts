@@ -92,6 +92,16 @@ describe('job ids and partitions', () => {
     const used = new Set(Array.from({ length: 200 }, (_, i) => partitionOf('web', `c${i}`, 8)));
     expect(used.size).toBe(8);
   });
+
+  it('hashes the UTF-8 bytes of channel:conversation (FNV-1a), ASCII or not', () => {
+    const fnv = (key: string) => {
+      let hash = 0x811c9dc5;
+      for (const byte of new TextEncoder().encode(key)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+      return hash;
+    };
+    for (const id of ['+4790000000', 'U024BE7LH', 'inbox:per', 'økt-ملا-1', 'a\u{1F600}b'])
+      for (const n of [4, 16, 1024]) expect(partitionOf('sms', id, n)).toBe(fnv(`sms:${id}`) % n);
+  });
 });
 
 describe('BullJobBus', { timeout: 30_000 }, () => {
