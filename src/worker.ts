@@ -68,7 +68,8 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
 }
 
 /** Hands a reply to its channel and keeps the receipt; a refusal that cannot pass is kept as `failed`. */
-async function deliver(deps: WorkerDeps, job: OutboundJob): Promise<void> {
+async function deliver(deps: WorkerDeps, queued: OutboundJob): Promise<void> {
+  let job = queued;
   const adapter = deps.adapters.get(job.channel);
   if (!adapter) throw new Error(`no adapter for channel ${job.channel}`);
   const at = () => (deps.now?.() ?? new Date()).toISOString();
@@ -81,9 +82,14 @@ async function deliver(deps: WorkerDeps, job: OutboundJob): Promise<void> {
     if (job.broadcast) await deps.broadcasts?.afterSend(job, { status: earlier.status });
     return;
   }
-  // Broadcast hook: a cancelled announcement, or a try already overtaken (fallback), is not sent.
+  // Broadcast hook: the text from the announcement; a cancelled announcement, or a try
+  // already overtaken (fallback), is not sent.
   const tracked = job.broadcast ? deps.broadcasts : undefined;
-  if (tracked && !(await tracked.beforeSend(job))) return;
+  if (tracked) {
+    const prepared = await tracked.prepare(job);
+    if (!prepared) return;
+    job = prepared;
+  }
   let status: 'sent' | 'delivered' | 'failed';
   try {
     const receipt = await adapter.send(job);

@@ -10,8 +10,12 @@ export interface BroadcastHooks {
   /** The fan-out gave up for good: the announcement is marked failed, with the reason. */
   fanOutFailed(job: BroadcastJob, reason: string): Promise<void>;
   timer(job: BroadcastTimerJob): Promise<void>;
-  /** False: do not send (the announcement was cancelled, or this try was overtaken). */
-  beforeSend(job: OutboundJob): Promise<boolean>;
+  /**
+   * The job as it is to be sent, its text from the announcement (broadcast jobs are queued
+   * without it: one copy per language, not one per guardian); null: do not send (the
+   * announcement is gone or was cancelled, or this try was overtaken).
+   */
+  prepare(job: OutboundJob): Promise<OutboundJob | null>;
   /** The send's outcome; a failure moves the guardian on to their next channel. Idempotent. */
   afterSend(
     job: OutboundJob,

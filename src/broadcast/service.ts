@@ -340,7 +340,7 @@ export class BroadcastService implements BroadcastHooks {
    * Makes whole what a fan-out that gave up left: the member list (fixed now if it never
    * was), and the batch it stopped in, whose entries may be written while their jobs are
    * not. What the tracking calls queued is queued again, or the report would wait for it
-   * for all its rounds; a job id already added is a no-op, and beforeSend drops a try
+   * for all its rounds; a job id already added is a no-op, and prepare drops a try
    * already overtaken.
    */
   private async leftBehind(a: Announcement) {
@@ -359,17 +359,18 @@ export class BroadcastService implements BroadcastHooks {
     return reportDue(this.report, job);
   }
 
-  async beforeSend(job: OutboundJob): Promise<boolean> {
+  async prepare(job: OutboundJob): Promise<OutboundJob | null> {
     const b = job.broadcast;
-    if (!b) return true;
+    if (!b) return job;
     const a = await this.deps.store.get(b.id);
-    if (a?.status === 'cancelled') {
+    if (!a) return null;
+    if (a.status === 'cancelled') {
       await this.record(b.id, b.guardianId, b.attempt, 'cancelled');
-      return false;
+      return null;
     }
     const entry = await this.deps.store.entry(b.id, b.guardianId);
-    if (!entry) return true;
-    return entry.attempt === b.attempt && entry.status === 'queued';
+    if (entry && (entry.attempt !== b.attempt || entry.status !== 'queued')) return null;
+    return { ...job, text: a.texts[job.lang]?.text ?? a.text };
   }
 
   async afterSend(
@@ -473,14 +474,14 @@ export class BroadcastService implements BroadcastHooks {
     const jobs = entries.flatMap((e) => {
       const route = e.routes[e.attempt];
       if (!route) return [];
-      const text = a.texts[e.lang]?.text ?? a.text;
       const job: OutboundJob = {
         channel: route.channel,
         replyId: broadcastReplyId(a.id, e.guardianId, route.channel),
         conversationId: route.address,
         lang: a.texts[e.lang] ? e.lang : SOURCE,
         dir: RTL.has(e.lang) && a.texts[e.lang] ? 'rtl' : 'ltr',
-        text,
+        // The announcement holds each language's text once; `prepare` puts it in at the send.
+        text: '',
         choices: [],
         broadcast: { id: a.id, guardianId: e.guardianId, attempt: e.attempt },
       };

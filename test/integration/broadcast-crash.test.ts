@@ -70,6 +70,8 @@ describe('a school broadcast with the worker killed mid-fan-out', () => {
       PUBLIC_BASE_URL: PUBLIC,
       BROADCAST_QUIET_HOURS: 'off',
       BROADCAST_BATCH: '25',
+      // Not about pacing (sms-pace-e2e is): 2,000 messages at the default 10 segments/s would take 200 s.
+      SMS_SEGMENTS_PER_SECOND: '100000',
     };
     const web = await startRole('web', env);
     running.push(web);

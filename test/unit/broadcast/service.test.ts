@@ -170,9 +170,11 @@ describe('the fan-out', () => {
     await svc.send(rektor, draft.value.id);
     await svc.fanOut({ id: draft.value.id });
     const job = [...bus.outbound.values()][0] as OutboundJob;
-    expect(await svc.beforeSend(job)).toBe(true);
+    // Queued without its text; it is put in at the send.
+    expect(job.text).toBe('');
+    expect((await svc.prepare(job))?.text).toBe('Hei');
     await svc.cancel(rektor, draft.value.id);
-    expect(await svc.beforeSend(job)).toBe(false);
+    expect(await svc.prepare(job)).toBeNull();
     const progress = await svc.progress(rektor, draft.value.id);
     expect(progress.ok && progress.value.byStatus.cancelled).toBe(1);
   });
