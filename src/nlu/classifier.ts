@@ -103,7 +103,11 @@ export class TextClassifier<L extends string> {
   }
 
   predict(text: string): Prediction<L> {
-    const f = features(text);
+    return this.predictFeatures(features(text));
+  }
+
+  /** `predict` on features already made (`features(text)`), for models that share them. */
+  predictFeatures(f: Map<string, number>): Prediction<L> {
     const x = this.vector(f);
     const C = this.labels.length;
     const scores = new Float64Array(C);

@@ -1,6 +1,7 @@
 import type { Analysis, Intent } from '../engine/types.ts';
 import { intentExamples, type LocaleBundle } from '../i18n/locales.ts';
 import { TextClassifier, type TrainOptions } from './classifier.ts';
+import { features } from './features.ts';
 import { detectLanguage } from './language.ts';
 
 export interface Nlu {
@@ -32,7 +33,14 @@ export function nluFrom(
   return {
     languages,
     analyze(text, priorLang) {
-      const guess = detectLanguage(text, { prior: priorLang ?? null, supported: languages, model: langs });
+      // Both models read the same features: made once, not once per model.
+      const f = features(text);
+      const guess = detectLanguage(text, {
+        prior: priorLang ?? null,
+        supported: languages,
+        model: langs,
+        features: f,
+      });
       if (!/[\p{L}\p{N}]/u.test(text)) {
         return {
           lang: guess.lang,
@@ -42,7 +50,7 @@ export function nluFrom(
           ranked: [{ intent: 'unknown', p: 1 }],
         };
       }
-      const p = intents.predict(text);
+      const p = intents.predictFeatures(f);
       // Text the model has mostly never seen (gibberish, another topic) lowers every confidence.
       const damp = Math.min(1, p.coverage / MIN_COVERAGE);
       const ranked = p.ranked.slice(0, 4).map((r) => ({ intent: r.label, p: r.p * damp }));

@@ -51,7 +51,13 @@ export interface LanguageGuess {
  */
 export function detectLanguage(
   text: string,
-  opts: { prior?: string | null; supported: ReadonlySet<string>; model?: TextClassifier<string> },
+  opts: {
+    prior?: string | null;
+    supported: ReadonlySet<string>;
+    model?: TextClassifier<string>;
+    /** `features(text)`, when the caller has them already (the intent model uses the same). */
+    features?: Map<string, number>;
+  },
 ): LanguageGuess {
   const { script, letters } = dominantScript(text);
   const prior = opts.prior ?? undefined;
@@ -74,7 +80,7 @@ export function detectLanguage(
   if (opts.model) {
     const francWeight = scores.size ? 0.5 : 0;
     for (const [k, v] of scores) scores.set(k, v * francWeight);
-    const prediction = opts.model.predict(text);
+    const prediction = opts.features ? opts.model.predictFeatures(opts.features) : opts.model.predict(text);
     for (const { label, p } of prediction.ranked) {
       if (!scriptAllows(script, label)) continue;
       scores.set(label, (scores.get(label) ?? 0) + p * (1 - francWeight));
