@@ -108,6 +108,12 @@ export const TIMER_QUEUE = 'timers';
 /** Broadcast fan-outs (src/broadcast/); not partitioned: each job is one announcement. */
 export const BROADCAST_QUEUE = 'broadcast';
 export const deadLetterKey = (prefix: string) => `${prefix}:dead-letter`;
+/**
+ * Bulk (broadcast) sends yield to replies: BullMQ runs jobs without a priority before
+ * prioritized ones, so a parent's answer in a partition goes before the broadcast messages
+ * queued there, instead of waiting hours behind a district's announcement at the SMS pace.
+ */
+const BULK_PRIORITY = 10;
 
 /**
  * A BullMQ job id from any string, one to one: ':' is reserved in ids (BullMQ refuses
@@ -253,7 +259,8 @@ export class BullJobBus implements JobBus {
 
   /**
    * Validates every job, then adds them with one `addBulk` per partition queue, under
-   * the ids `enqueueOutbound` derives: a redone batch adds nothing while its jobs exist.
+   * the ids `enqueueOutbound` derives (a redone batch adds nothing while its jobs exist),
+   * behind any reply (`BULK_PRIORITY`).
    * No deduplication key, unlike single adds: bulk adds are broadcast batches, whose
    * tracking entries re-enqueue only guardians still `queued` and whose sends check the
    * delivery receipt first, so a job re-added after it completed sends nothing. The key
@@ -272,6 +279,7 @@ export class BullJobBus implements JobBus {
         data: job,
         opts: {
           jobId: outboundJobId(job),
+          priority: BULK_PRIORITY,
           ...(opts.delayMs && opts.delayMs > 0 ? { delay: opts.delayMs } : {}),
         },
       });

@@ -341,8 +341,8 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     await bus.enqueueOutboundBulk(batch); // a redone batch
     await bus.enqueueOutboundBulk([reply('bc:a1:late:sms')], { delayMs: 60_000 });
     const queues = [0, 1].map((k) => peek(outboundQueueName('sms', k), prefix));
-    const counts = await Promise.all(queues.map((q) => q.getJobCounts('wait', 'delayed')));
-    expect(counts.reduce((n, c) => n + (c.wait ?? 0), 0)).toBe(6);
+    const counts = await Promise.all(queues.map((q) => q.getJobCounts('wait', 'prioritized', 'delayed')));
+    expect(counts.reduce((n, c) => n + (c.wait ?? 0) + (c.prioritized ?? 0), 0)).toBe(6);
     expect(counts.reduce((n, c) => n + (c.delayed ?? 0), 0)).toBe(1);
 
     const sent: string[] = [];
@@ -350,6 +350,22 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     await waitFor('the batch', () => sent.length === 6);
     await sleep(200);
     expect([...sent].sort()).toEqual(batch.map((j) => j.replyId).sort());
+  });
+
+  it('sends a reply before the bulk (broadcast) jobs queued ahead of it in its partition', async () => {
+    const { bus } = newBus('bulk-behind', { outboundPartitions: 1 });
+    const batch = Array.from({ length: 20 }, (_, i) => ({
+      ...reply(`bc:a2:g${i}:sms`),
+      conversationId: `+47${i}`,
+    }));
+    await bus.enqueueOutboundBulk(batch);
+    await bus.enqueueOutbound({ ...reply('sms:answer:r0'), conversationId: '+4799' });
+    const sent: string[] = [];
+    bus.start({ ...noop, outbound: async (job) => void sent.push(job.replyId) });
+    await waitFor('all sent', () => sent.length === 21);
+    expect(sent[0]).toBe('sms:answer:r0');
+    // Among themselves, bulk jobs keep the order they were added in.
+    expect(sent.slice(1)).toEqual(batch.map((j) => j.replyId));
   });
 
   it('waits out a Retry-After without using up attempts, and keeps the order', async () => {
