@@ -104,12 +104,15 @@ describe('SMS pacing across worker processes', () => {
     expect(seconds).toBeGreaterThan(((MESSAGES * 3 - PER_SECOND - 3) / PER_SECOND) * 0.95);
     expect(seconds).toBeLessThan((MESSAGES * 3 - PER_SECOND) / PER_SECOND + 3);
 
-    // Both processes took part; waiting for the pace is not a failure (nothing counted or logged as one).
+    // Which process takes which job is BullMQ's choice (racing takers on one bucket are
+    // sms-pace.test.ts); together they sent each once, and waiting for the pace is not a
+    // failure (nothing counted or logged as one).
+    let sends = 0;
     for (const app of workers) {
-      const sends = (await app.metrics.sends.get()).values.reduce((n, v) => n + v.value, 0);
-      expect(sends).toBeGreaterThan(0);
+      sends += (await app.metrics.sends.get()).values.reduce((n, v) => n + v.value, 0);
       const failures = (await app.metrics.jobFailures.get()).values.reduce((n, v) => n + v.value, 0);
       expect(failures).toBe(0);
     }
+    expect(sends).toBe(MESSAGES);
   }, 30_000);
 });
