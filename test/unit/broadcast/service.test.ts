@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryAudience } from '../../../src/broadcast/audience.ts';
 import { progressNumbers } from '../../../src/broadcast/display.ts';
+import type { Audience } from '../../../src/broadcast/model.ts';
 import { BroadcastService, type BroadcastServiceDeps } from '../../../src/broadcast/service.ts';
 import { MemoryBroadcastStore } from '../../../src/broadcast/store.ts';
 import { loadBroadcastTexts, textsFrom } from '../../../src/broadcast/texts.ts';
@@ -104,31 +105,40 @@ function service(
   });
 }
 
+/** The rektor (the register's first staff member) drafts `text` to `audience` and presses Send. */
+async function sendAs(
+  svc: BroadcastService,
+  data: DirectoryData,
+  audience: Audience = { kind: 'school', id: 's' },
+  text = 'Hei',
+): Promise<{ rektor: Staff; id: string }> {
+  const rektor = data.staff[0] as Staff;
+  const draft = await svc.draft(rektor, { audience, text });
+  if (!draft.ok) throw new Error(draft.message);
+  await svc.send(rektor, draft.value.id);
+  return { rektor, id: draft.value.id };
+}
+
 describe('the fan-out', () => {
   it('resumes after a crash mid-batch: every guardian gets one job, none twice', async () => {
     const data = school(100);
     const bus = new RecordingBus();
     const svc = service(data, bus);
-    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
-    const draft = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei' });
-    if (!draft.ok) throw new Error(draft.message);
-    await svc.send(rektor, draft.value.id);
+    const { rektor, id } = await sendAs(svc, data);
     expect(bus.broadcasts).toBe(1);
     // A second press of Send is refused, and queues nothing.
-    expect(await svc.send(rektor, draft.value.id)).toMatchObject({
+    expect(await svc.send(rektor, id)).toMatchObject({
       ok: false,
       status: 409,
       error: 'already_sent',
     });
     expect(bus.broadcasts).toBe(1);
     bus.failOnBulk = 4;
-    await expect(svc.fanOut({ id: draft.value.id })).rejects.toThrow('killed');
+    await expect(svc.fanOut({ id })).rejects.toThrow('killed');
     expect(bus.outbound.size).toBe(35); // three batches of 10, half of the fourth
-    await svc.fanOut({ id: draft.value.id });
-    await svc.fanOut({ id: draft.value.id }); // a redelivered job after completion adds nothing
-    expect([...bus.outbound.keys()].sort()).toEqual(
-      data.guardians.map((g) => `bc:${draft.value.id}:${g.id}:sms`).sort(),
-    );
+    await svc.fanOut({ id });
+    await svc.fanOut({ id }); // a redelivered job after completion adds nothing
+    expect([...bus.outbound.keys()].sort()).toEqual(data.guardians.map((g) => `bc:${id}:${g.id}:sms`).sort());
     expect(bus.timers.filter((t) => t.kind === 'broadcast-report')).toHaveLength(2);
   });
 
@@ -136,27 +146,22 @@ describe('the fan-out', () => {
     const data = school(20);
     const bus = new RecordingBus();
     const svc = service(data, bus);
-    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
-    const draft = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei' });
-    if (!draft.ok) throw new Error(draft.message);
-    await svc.send(rektor, draft.value.id);
+    const { rektor, id } = await sendAs(svc, data);
     bus.failOnBulk = 2;
-    await expect(svc.fanOut({ id: draft.value.id })).rejects.toThrow('killed');
-    await svc.fanOutFailed({ id: draft.value.id }, 'REDIS_DOWN');
-    const progress = await svc.progress(rektor, draft.value.id);
+    await expect(svc.fanOut({ id })).rejects.toThrow('killed');
+    await svc.fanOutFailed({ id }, 'REDIS_DOWN');
+    const progress = await svc.progress(rektor, id);
     expect(progress.ok && progress.value.status).toBe('failed');
     expect(progress.ok && progress.value.fannedOut).toBe(false);
     const nums = progress.ok ? progressNumbers(progress.value) : undefined;
     expect(nums?.state).toBe('failed');
     expect(nums?.percent).toBeLessThan(100);
     // A fan-out that finished is never marked failed afterwards.
-    const other = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei igjen' });
-    if (!other.ok) throw new Error(other.message);
-    await svc.send(rektor, other.value.id);
+    const other = await sendAs(svc, data, { kind: 'school', id: 's' }, 'Hei igjen');
     bus.failOnBulk = 0;
-    await svc.fanOut({ id: other.value.id });
-    await svc.fanOutFailed({ id: other.value.id }, 'late');
-    const done = await svc.progress(rektor, other.value.id);
+    await svc.fanOut({ id: other.id });
+    await svc.fanOutFailed({ id: other.id }, 'late');
+    const done = await svc.progress(rektor, other.id);
     expect(done.ok && done.value.status).toBe('sent');
   });
 
@@ -164,18 +169,15 @@ describe('the fan-out', () => {
     const data = school(20);
     const bus = new RecordingBus();
     const svc = service(data, bus);
-    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
-    const draft = await svc.draft(rektor, { audience: { kind: 'trinn', id: '1' }, text: 'Hei' });
-    if (!draft.ok) throw new Error(draft.message);
-    await svc.send(rektor, draft.value.id);
-    await svc.fanOut({ id: draft.value.id });
+    const { rektor, id } = await sendAs(svc, data, { kind: 'trinn', id: '1' });
+    await svc.fanOut({ id });
     const job = [...bus.outbound.values()][0] as OutboundJob;
     // Queued without its text; it is put in at the send.
     expect(job.text).toBe('');
     expect((await svc.prepare(job))?.text).toBe('Hei');
-    await svc.cancel(rektor, draft.value.id);
+    await svc.cancel(rektor, id);
     expect(await svc.prepare(job)).toBeNull();
-    const progress = await svc.progress(rektor, draft.value.id);
+    const progress = await svc.progress(rektor, id);
     expect(progress.ok && progress.value.byStatus.cancelled).toBe(1);
   });
 
@@ -184,23 +186,20 @@ describe('the fan-out', () => {
     data.guardians[0] = { ...(data.guardians[0] as Guardian), webLogin: 'w0' };
     const bus = new RecordingBus();
     const svc = service(data, bus);
-    const rektor = data.staff[0] as NonNullable<(typeof data.staff)[0]>;
-    const draft = await svc.draft(rektor, { audience: { kind: 'class', id: 's-2a' }, text: 'Hei' });
-    if (!draft.ok) throw new Error(draft.message);
-    await svc.send(rektor, draft.value.id);
-    await svc.fanOut({ id: draft.value.id });
-    const sms = bus.outbound.get(`bc:${draft.value.id}:g0:sms`) as OutboundJob;
+    const { rektor, id } = await sendAs(svc, data, { kind: 'class', id: 's-2a' });
+    await svc.fanOut({ id });
+    const sms = bus.outbound.get(`bc:${id}:g0:sms`) as OutboundJob;
     await svc.afterSend(sms, { status: 'failed', error: 'address_invalid' });
     await svc.afterSend(sms, { status: 'failed', error: 'address_invalid' });
     await svc.onReceipt({ replyId: sms.replyId, status: 'failed' });
     const web = [...bus.outbound.values()].filter((j) => j.channel === 'web');
     expect(web.map((j) => [j.conversationId, j.broadcast?.attempt])).toEqual([['inbox:w0', 1]]);
     // g1 has no second channel: a failure leaves them failed and listed.
-    await svc.afterSend(bus.outbound.get(`bc:${draft.value.id}:g1:sms`) as OutboundJob, {
+    await svc.afterSend(bus.outbound.get(`bc:${id}:g1:sms`) as OutboundJob, {
       status: 'failed',
       error: 'x',
     });
-    const p = await svc.progress(rektor, draft.value.id);
+    const p = await svc.progress(rektor, id);
     if (!p.ok) throw new Error('no progress');
     expect(p.value.byStatus).toEqual({ queued: 1, failed: 1 });
     expect(p.value.notReached.map((r) => r.guardianId)).toEqual(['g1']);
@@ -255,11 +254,7 @@ describe('a fan-out that gives up', () => {
     const { posted, threads } = recorder();
     const texts = loadBroadcastTexts(join(ROOT, 'locales'));
     const svc = service(data, bus, undefined, { threads, texts });
-    const rektor = data.staff[0] as Staff;
-    const draft = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei' });
-    if (!draft.ok) throw new Error(draft.message);
-    const id = draft.value.id;
-    await svc.send(rektor, id);
+    const { rektor, id } = await sendAs(svc, data);
 
     // Batch 1 (g0–g9) is queued; batch 2 (g10–g19) has its entries written and half its
     // jobs added when the fan-out dies; g20–g39 never get an entry.
@@ -344,16 +339,13 @@ describe('a fan-out that gives up', () => {
     const bus = new RecordingBus();
     const { posted, threads } = recorder();
     const svc = service(data, bus, undefined, { source, threads });
-    const rektor = data.staff[0] as Staff;
-    const draft = await svc.draft(rektor, { audience: { kind: 'school', id: 's' }, text: 'Hei' });
-    if (!draft.ok) throw new Error(draft.message);
-    await svc.send(rektor, draft.value.id);
+    const { rektor, id } = await sendAs(svc, data);
     source.down = true;
-    await expect(svc.fanOut({ id: draft.value.id })).rejects.toThrow('register down');
+    await expect(svc.fanOut({ id })).rejects.toThrow('register down');
     source.down = false;
-    await svc.fanOutFailed({ id: draft.value.id }, 'register down');
+    await svc.fanOutFailed({ id }, 'register down');
     expect(bus.outbound.size).toBe(0);
-    const p = await svc.progress(rektor, draft.value.id);
+    const p = await svc.progress(rektor, id);
     if (!p.ok) throw new Error(p.message);
     expect(p.value.notReached.map((r) => [r.guardianId, r.reason])).toEqual(
       ['g0', 'g1', 'g2', 'g3'].map((g) => [g, 'not-sent']),
