@@ -12,14 +12,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Nlu } from './nlu/index.ts';
 import type { JobBus, JobHandlers } from './queue/bus.ts';
-import {
-  anyTimerJob,
-  broadcastJob,
-  type InboundJob,
-  inboundJob,
-  type OutboundJob,
-  outboundJob,
-} from './queue/jobs.ts';
+import type { InboundJob, OutboundJob } from './queue/jobs.ts';
 import { escalationDue, fromStaff, type RelayDeps, toStaff } from './relay.ts';
 import type { Store } from './store/store.ts';
 
@@ -46,22 +39,20 @@ export interface WorkerDeps extends RelayDeps {
  * id derived from the inbound message id, so a redelivered job repeats nothing.
  */
 export function createHandlers(deps: WorkerDeps): JobHandlers {
+  // Jobs come parsed: both buses hand handlers only what passed the job's schema.
   return {
-    inbound: async (raw) => {
-      const job = inboundJob.parse(raw);
-      return job.thread ? fromStaff(deps, { ...job, thread: job.thread }) : handleTurn(deps, job);
-    },
-    outbound: async (raw) => deliver(deps, outboundJob.parse(raw)),
-    timer: async (raw) => {
-      const job = anyTimerJob.parse(raw);
+    inbound: async (job) =>
+      job.thread ? fromStaff(deps, { ...job, thread: job.thread }) : handleTurn(deps, job),
+    outbound: async (job) => deliver(deps, job),
+    timer: async (job) => {
       if (job.kind === 'escalation') return escalationDue(deps, job);
       // Looked up per job, not at start: the broadcast hooks may be attached after the handlers.
       if (!deps.broadcasts) throw new Error('a broadcast timer came, but broadcasts are not set up');
       return deps.broadcasts.timer(job);
     },
-    broadcast: async (raw) => {
+    broadcast: async (job) => {
       if (!deps.broadcasts) throw new Error('a broadcast came, but broadcasts are not set up');
-      return deps.broadcasts.fanOut(broadcastJob.parse(raw));
+      return deps.broadcasts.fanOut(job);
     },
     broadcastFailed: async (job, reason) => deps.broadcasts?.fanOutFailed(job, reason),
   };

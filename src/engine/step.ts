@@ -27,6 +27,7 @@ export function step(state: ConversationState, turn: Turn, ctx: StepContext): St
   let next: ConversationState = { ...state, lang, turns: state.turns + 1 };
   if (lang !== state.lang) actions.push({ type: 'setLanguage', lang });
 
+  let now: DateTime | undefined;
   const input: DialogInput = {
     turn,
     state: next,
@@ -35,7 +36,12 @@ export function step(state: ConversationState, turn: Turn, ctx: StepContext): St
     directory: ctx.directory,
     keywords: (text, kind) => ctx.keywords(text, kind, lang),
     languages: ctx.languages,
-    now: DateTime.fromISO(turn.at, { zone: ZONE }),
+    // Made when a dialog first reads it: time-zone arithmetic was a twentieth of a turn's
+    // CPU, and most turns (greetings, contacts, expectations) read no date.
+    get now() {
+      now ??= DateTime.fromISO(turn.at, { zone: ZONE });
+      return now;
+    },
   };
 
   const out = route(input, state, ctx);

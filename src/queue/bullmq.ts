@@ -19,6 +19,7 @@ import {
   inboundJob,
   type OutboundJob,
   outboundJob,
+  validJob,
 } from './jobs.ts';
 
 export type Channel = InboundJob['channel'];
@@ -237,15 +238,23 @@ export class BullJobBus implements JobBus {
 
   /** Validates the job, then adds it to its conversation's partition once. */
   async enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }> {
-    const valid = this.validate(inboundJob, job, 'inbound');
+    const valid = validJob(inboundJob, job, 'inbound');
     const queue = this.inbound[
       partitionOf(valid.channel, valid.conversationId, this.opts.partitions)
     ] as Queue;
-    return this.addOnce(queue, 'turn', valid, inboundJobId(valid));
+    const jobId = inboundJobId(valid);
+    // The marker only tells the caller (a webhook answering `duplicate`) which delivery came
+    // first; the add's own deduplication is what keeps a repeat out. Set in the same round
+    // trip; losing it (a crash between the two) can repeat nothing.
+    const [, first] = await Promise.all([
+      this.addOnce(queue, 'turn', valid, jobId),
+      this.connection.set(`${queue.keys.de}:${jobId}:first`, '1', 'EX', this.opts.dedupWindowSeconds, 'NX'),
+    ]);
+    return { duplicate: first !== 'OK' };
   }
 
   async enqueueOutbound(job: OutboundJob): Promise<void> {
-    const valid = this.validate(outboundJob, job, 'outbound');
+    const valid = validJob(outboundJob, job, 'outbound');
     const partition = partitionOf(valid.channel, valid.conversationId, this.opts.outboundPartitions);
     const queue = (this.outbound.get(valid.channel) as Queue[])[partition] as Queue;
     await this.addOnce(queue, 'send', valid, outboundJobId(valid));
@@ -253,7 +262,7 @@ export class BullJobBus implements JobBus {
 
   /** Adds a broadcast fan-out once per announcement id. */
   async enqueueBroadcast(job: BroadcastJob): Promise<void> {
-    const valid = this.validate(broadcastJob, job, 'broadcast');
+    const valid = validJob(broadcastJob, job, 'broadcast');
     await this.addOnce(this.broadcasts, 'fan-out', valid, safeJobId(`broadcast-${valid.id}`));
   }
 
@@ -270,7 +279,7 @@ export class BullJobBus implements JobBus {
     if (this.closed) throw new Error('job bus is closed');
     const byQueue = new Map<Queue, Array<{ name: string; data: OutboundJob; opts: JobsOptions }>>();
     for (const raw of jobs) {
-      const job = this.validate(outboundJob, raw, 'outbound');
+      const job = validJob(outboundJob, raw, 'outbound');
       const partition = partitionOf(job.channel, job.conversationId, this.opts.outboundPartitions);
       const queue = (this.outbound.get(job.channel) as Queue[])[partition] as Queue;
       const list = byQueue.get(queue) ?? [];
@@ -289,7 +298,7 @@ export class BullJobBus implements JobBus {
   }
 
   async schedule(job: AnyTimerJob, delayMs: number): Promise<void> {
-    const valid = this.validate(anyTimerJob, job, 'timer');
+    const valid = validJob(anyTimerJob, job, 'timer');
     if (this.closed) throw new Error('job bus is closed');
     // BullMQ ignores an add whose id exists, so a redone turn schedules nothing new.
     await this.timers.add(valid.kind, valid, {
@@ -518,28 +527,16 @@ export class BullJobBus implements JobBus {
   /**
    * Adds a job unless its id was added within the dedup window. BullMQ checks and sets
    * its deduplication key inside the add script, so racing deliveries add one job, and
-   * the key outlives the job (a redelivery after it completed and was removed adds
-   * nothing). The marker, set alongside in the same round trip, only tells callers which
-   * of them came first; losing it (a crash between the two) can repeat nothing.
+   * the key outlives the job (a redelivery after it completed and was removed adds nothing).
    */
-  private async addOnce(queue: Queue, name: string, data: unknown, jobId: string) {
+  private async addOnce(queue: Queue, name: string, data: unknown, jobId: string): Promise<void> {
     if (this.closed) throw new Error('job bus is closed');
-    const [, first] = await Promise.all([
-      queue.add(name, data, this.once(jobId)),
-      this.connection.set(`${queue.keys.de}:${jobId}:first`, '1', 'EX', this.opts.dedupWindowSeconds, 'NX'),
-    ]);
-    return { duplicate: first !== 'OK' };
+    await queue.add(name, data, this.once(jobId));
   }
 
   /** Job options that make an add idempotent for `dedupWindowSeconds`: the id, and a deduplication key of the same id. */
   private once(jobId: string): JobsOptions {
     return { jobId, deduplication: { id: jobId, ttl: this.opts.dedupWindowSeconds * 1000 } };
-  }
-
-  private validate<T>(schema: z.ZodType<T>, job: unknown, kind: string): T {
-    const parsed = schema.safeParse(job);
-    if (parsed.success) return parsed.data;
-    throw new PermanentError(ErrorCode.JobSchema, `${kind} job refused: ${z.prettifyError(parsed.error)}`);
   }
 
   private queue(name: string, defaultJobOptions: DefaultJobOptions) {

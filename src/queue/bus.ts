@@ -1,5 +1,15 @@
 import { retryAfterOf } from '../errors.ts';
-import type { AnyTimerJob, BroadcastJob, InboundJob, OutboundJob } from './jobs.ts';
+import {
+  type AnyTimerJob,
+  anyTimerJob,
+  type BroadcastJob,
+  broadcastJob,
+  type InboundJob,
+  inboundJob,
+  type OutboundJob,
+  outboundJob,
+  validJob,
+} from './jobs.ts';
 
 export interface JobHandlers {
   inbound(job: InboundJob): Promise<void>;
@@ -69,18 +79,21 @@ export class InProcessBus implements JobBus {
     this.retryAfterTries = options.retryAfterTries ?? Number.POSITIVE_INFINITY;
   }
 
-  async enqueueInbound(job: InboundJob) {
+  async enqueueInbound(raw: InboundJob) {
+    const job = validJob(inboundJob, raw, 'inbound');
     if (!this.remember(`in:${job.channel}:${job.messageId}`)) return { duplicate: true };
     this.run(`${job.channel}:${job.conversationId}`, () => this.handlers?.inbound(job), 'inbound');
     return { duplicate: false };
   }
 
-  async enqueueOutbound(job: OutboundJob) {
+  async enqueueOutbound(raw: OutboundJob) {
+    const job = validJob(outboundJob, raw, 'outbound');
     if (!this.remember(`out:${job.replyId}`)) return;
     this.run(`out:${job.channel}:${job.conversationId}`, this.send(job), 'outbound');
   }
 
-  async enqueueBroadcast(job: BroadcastJob) {
+  async enqueueBroadcast(raw: BroadcastJob) {
+    const job = validJob(broadcastJob, raw, 'broadcast');
     if (!this.remember(`broadcast:${job.id}`)) return;
     this.run(
       `broadcast:${job.id}`,
@@ -98,7 +111,7 @@ export class InProcessBus implements JobBus {
   }
 
   async enqueueOutboundBulk(jobs: readonly OutboundJob[], opts: { delayMs?: number } = {}) {
-    for (const job of jobs) {
+    for (const job of jobs.map((raw) => validJob(outboundJob, raw, 'outbound'))) {
       if (!this.remember(`out:${job.replyId}`)) continue;
       const go = () => this.run(`out:${job.channel}:${job.conversationId}`, this.send(job), 'outbound');
       if (!opts.delayMs) go();
@@ -110,7 +123,8 @@ export class InProcessBus implements JobBus {
     }
   }
 
-  async schedule(job: AnyTimerJob, delayMs: number) {
+  async schedule(raw: AnyTimerJob, delayMs: number) {
+    const job = validJob(anyTimerJob, raw, 'timer');
     if (!this.remember(`timer:${job.kind}:${job.id}`)) return;
     const timer = setTimeout(
       () => this.run(`timer:${job.id}`, () => this.handlers?.timer(job), 'timer'),

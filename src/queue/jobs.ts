@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorCode, PermanentError } from '../errors.ts';
 
 /** Longest message accepted from any channel; longer bodies are refused at the door, not truncated silently. */
 export const MAX_TEXT = 10_000;
@@ -101,3 +102,10 @@ export type AnyTimerJob = z.infer<typeof anyTimerJob>;
 /** Fans one announcement out to its audience (resumable: the cursor lives in Redis). */
 export const broadcastJob = z.object({ id: z.string().min(1).max(100) });
 export type BroadcastJob = z.infer<typeof broadcastJob>;
+
+/** `job` as its schema parses it, or a PermanentError saying what is wrong (the producer's bug: never retried). */
+export function validJob<T>(schema: z.ZodType<T>, job: unknown, kind: string): T {
+  const parsed = schema.safeParse(job);
+  if (parsed.success) return parsed.data;
+  throw new PermanentError(ErrorCode.JobSchema, `${kind} job refused: ${z.prettifyError(parsed.error)}`);
+}

@@ -38,7 +38,8 @@ const PURGE_BATCH = 500;
 /**
  * KEYS: seq, ids (hash id -> seq), msgs (zset seq -> json), bytime (zset at -> seq).
  * ARGV: id, json without seq (an object literal), at in ms, ttl in ms.
- * Returns the new seq, or nil when the id was stored before.
+ * Returns {seq, 1 when the message is now the conversation's oldest}, or nil when the id
+ * was stored before.
  */
 const APPEND_LUA = `
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return nil end
@@ -47,7 +48,7 @@ redis.call('HSET', KEYS[2], ARGV[1], seq)
 redis.call('ZADD', KEYS[3], seq, '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', KEYS[4], ARGV[3], seq)
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
-return seq
+return {seq, redis.call('ZRANK', KEYS[4], seq) == 0 and 1 or 0}
 `;
 
 /**
@@ -122,7 +123,7 @@ interface StoreCommands {
     k3: string,
     k4: string,
     ...argv: string[]
-  ): Promise<number | null>;
+  ): Promise<[seq: number, oldest: 0 | 1] | null>;
   skolebroPurgeMessages(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
   skolebroAddToThread(...keysAndArgs: string[]): Promise<null>;
   skolebroAcknowledge(k1: string, ...argv: string[]): Promise<number>;
@@ -237,7 +238,7 @@ export class RedisStore implements Store {
     if (!Number.isFinite(atMs)) throw new TypeError(`appendMessage: 'at' is not a date: ${message.at}`);
     // Drop a stray seq so the one the script writes is the only one in the JSON.
     const { seq: _ignored, ...rest } = message as StoredMessage;
-    const seq = await this.cmd.skolebroAppendMessage(
+    const appended = await this.cmd.skolebroAppendMessage(
       this.conv(conversationKey, 'seq'),
       this.conv(conversationKey, 'ids'),
       this.conv(conversationKey, 'msgs'),
@@ -247,9 +248,12 @@ export class RedisStore implements Store {
       String(atMs),
       String(this.retentionMs),
     );
-    if (seq === null) return null;
-    // LT keeps the oldest time: the index says when this conversation first has something to purge.
-    await this.redis.zadd(this.indexKey, 'LT', atMs, conversationKey);
+    if (appended === null) return null;
+    const [seq, oldest] = appended;
+    // The index holds each conversation's oldest time, so only a message that is now the
+    // oldest (the first of an empty or purged log, or one that came late) can move it. LT
+    // keeps the older time where the entry is there already (a purge puts it back; see there).
+    if (oldest) await this.redis.zadd(this.indexKey, 'LT', atMs, conversationKey);
     return { ...rest, seq };
   }
 
@@ -383,8 +387,9 @@ export class RedisStore implements Store {
       if (n < PURGE_BATCH) break;
     }
     // The index lives in another slot, so it cannot change in the script. Remove the
-    // entry, then put back the oldest remaining time: an append racing with this either
-    // lands before the read (seen here) or its own ZADD LT comes after the ZREM.
+    // entry, then put back the oldest remaining time. An append racing with this either
+    // lands before the read (seen here) or after it, into a log whose oldest is put back
+    // here or into an emptied one, where it is the oldest and adds its own entry after the ZREM.
     await this.redis.zrem(this.indexKey, key);
     // Two calls instead of WITHSCORES, whose reply shape differs between RESP2 and RESP3.
     const [first] = await this.redis.zrange(bytime, 0, '0');

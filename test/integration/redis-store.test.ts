@@ -155,6 +155,20 @@ describe('RedisStore', { timeout: 30_000 }, () => {
     expect(await store.messagesAfter('web:new', 0)).toEqual([]);
   });
 
+  it('finds a conversation again after its log was emptied, and a message that came late', async () => {
+    const store = newStore('purge-reindex');
+    await store.appendMessage('web:c', msg('a', '2024-01-01T00:00:00Z'));
+    expect(await store.purgeOlderThan(new Date('2025-01-01T00:00:00Z'))).toBe(1);
+    // The log is empty: the next message is its oldest and must put the conversation back in the index.
+    await store.appendMessage('web:c', msg('b', '2025-03-01T00:00:00Z'));
+    // Out of order (another web process's clock): older than what the index holds.
+    await store.appendMessage('web:late', msg('new', '2025-05-01T00:00:00Z'));
+    await store.appendMessage('web:late', msg('old', '2025-02-01T00:00:00Z'));
+    expect(await store.purgeOlderThan(new Date('2025-04-01T00:00:00Z'))).toBe(2);
+    expect(await store.messagesAfter('web:c', 0)).toEqual([]);
+    expect((await store.messagesAfter('web:late', 0)).map((m) => m.id)).toEqual(['new']);
+  });
+
   it('purges a long conversation in several batches', async () => {
     const store = newStore('purge-batch');
     for (let i = 0; i < 1200; i++) {

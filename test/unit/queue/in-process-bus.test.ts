@@ -136,3 +136,18 @@ describe('InProcessBus outbound Retry-After', () => {
     expect(errors).toHaveLength(1);
   });
 });
+
+describe('InProcessBus job schemas', () => {
+  it('refuses a job that fails its schema at enqueue, as the BullMQ bus does, and runs nothing', async () => {
+    const bus = new InProcessBus();
+    const ran: string[] = [];
+    bus.start({ ...noop, inbound: async (job) => void ran.push(job.messageId) });
+    const bad = { channel: 'web', messageId: 'm1', conversationId: 'c1', text: 'hei' } as never;
+    await expect(bus.enqueueInbound(bad)).rejects.toMatchObject({ code: ErrorCode.JobSchema });
+    await expect(bus.enqueueOutboundBulk([{ channel: 'fax' } as never])).rejects.toMatchObject({
+      code: ErrorCode.JobSchema,
+    });
+    await settle();
+    expect(ran).toEqual([]);
+  });
+});
