@@ -149,8 +149,8 @@ function backbone(config: Config, data: DirectoryData, log: Logger, metrics: Met
   // BullMQ defines some sixty Lua commands on the connection it is given, and ioredis
   // copies each of them onto every pipeline and MULTI made from that connection (tens of
   // kilobytes each). The queues therefore get a connection of their own, so that the
-  // store's many small auto-pipelined batches stay cheap. For the same reason the queue
-  // connection does not auto-pipeline: an add is one script call, and `addBulk` makes its own pipeline.
+  // store's pipelines and MULTIs stay cheap. The queue connection does not auto-pipeline
+  // either: an add is one script call, and `addBulk` makes its own pipeline.
   const queueRedis = new Redis(config.REDIS_URL, { enableAutoPipelining: false });
   queueRedis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection (queues)'));
   const bus = new BullJobBus(
