@@ -57,7 +57,7 @@ export function createRenderer(bundle: LocaleBundle): Renderer {
       const value = params[name];
       if (value === undefined) return whole;
       if (field) return versionField(lang, String(value), field) ?? '';
-      if (typeof value === 'number') return new Intl.NumberFormat(intlLocale(lang)).format(value);
+      if (typeof value === 'number') return numberFormat(intlLocale(lang)).format(value);
       if (value.startsWith('standard.'))
         return lookup(lang, value, params) ?? lookup('nb', value, params) ?? '';
       if (name === 'term') return term(lang, value, glossed);
@@ -67,9 +67,16 @@ export function createRenderer(bundle: LocaleBundle): Renderer {
     return text;
   }
 
+  // Terms are matched case-insensitively ("Kontaktlærer" at the start of a sentence).
+  const glossaries = new Map(
+    [...bundle.ui].map(([lang, ui]) => [
+      lang,
+      new Map(Object.entries(ui.glossary ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    ]),
+  );
+
   function term(lang: string, t: string, glossed: Set<string> | null): string {
-    const glossary = bundle.ui.get(lang)?.glossary ?? {};
-    const gloss = glossary[t] ?? glossary[t.toLowerCase()] ?? caseInsensitive(glossary, t);
+    const gloss = bundle.ui.get(lang)?.glossary?.[t] ?? glossaries.get(lang)?.get(t.toLowerCase());
     const shown = dirs.get(lang) === 'rtl' ? ISOLATE(t) : t;
     if (!gloss || !glossed || glossed.has(t.toLowerCase())) return shown;
     glossed.add(t.toLowerCase());
@@ -133,6 +140,16 @@ function dateFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.D
   return format;
 }
 
+const numberFormats = new Map<string, Intl.NumberFormat>();
+function numberFormat(locale: string): Intl.NumberFormat {
+  let format = numberFormats.get(locale);
+  if (!format) {
+    format = new Intl.NumberFormat(locale);
+    numberFormats.set(locale, format);
+  }
+  return format;
+}
+
 /** Formats an ISO date, a date-time, or a comma-separated list of dates in the reader's language. */
 function formatDates(lang: string, value: string, style?: Intl.DateTimeFormatOptions): string {
   const parts = value.split(',');
@@ -151,12 +168,6 @@ function formatDates(lang: string, value: string, style?: Intl.DateTimeFormatOpt
       return dateFormat(intlLocale(lang), options).format(date);
     })
     .join(', ');
-}
-
-function caseInsensitive(glossary: Record<string, string>, t: string): string | undefined {
-  const lower = t.toLowerCase();
-  for (const [k, v] of Object.entries(glossary)) if (k.toLowerCase() === lower) return v;
-  return undefined;
 }
 
 /** A paragraph that opens with a school term ("kontaktlærer for Ali ...") still starts with a capital. */
