@@ -10,16 +10,22 @@ const MAX_CHARS = 600;
  */
 export function features(text: string): Map<string, number> {
   const out = new Map<string, number>();
-  const add = (f: string) => out.set(f, (out.get(f) ?? 0) + 1);
-  const words = normalize(text.slice(0, MAX_CHARS)).split(' ').filter(Boolean);
+  const normal = normalize(text.slice(0, MAX_CHARS));
+  // `normalize` leaves single spaces between words and none at the ends: no empty words but in ''.
+  if (!normal) return out;
+  const words = normal.split(' ');
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
-    add(`w ${w}`);
-    if (i > 0) add(`b ${words[i - 1]} ${w}`);
+    count(out, `w ${w}`);
+    if (i > 0) count(out, `b ${words[i - 1]} ${w}`);
     const padded = ` ${w} `;
     for (let n = 3; n <= 5; n++) {
-      for (let j = 0; j + n <= padded.length; j++) add(padded.slice(j, j + n));
+      for (let j = 0; j + n <= padded.length; j++) count(out, padded.slice(j, j + n));
     }
   }
   return out;
+}
+
+function count(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

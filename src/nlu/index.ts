@@ -26,20 +26,22 @@ export function nluFrom(
   opts: TrainOptions = {},
 ): Nlu {
   const intents = TextClassifier.train(examples, opts);
+  // Same texts, so the same vocabulary: shared, a message is vectorised once for both models.
   const langs = TextClassifier.train(
     examples.map((e) => ({ text: e.text, label: e.lang })),
     { epochs: 6, ...opts },
+    intents.vocabulary,
   );
   return {
     languages,
     analyze(text, priorLang) {
-      // Both models read the same features: made once, not once per model.
-      const f = features(text);
+      // Both models read the same vector: made once, not once per model.
+      const x = intents.vocabulary.vector(features(text));
       const guess = detectLanguage(text, {
         prior: priorLang ?? null,
         supported: languages,
         model: langs,
-        features: f,
+        vector: x,
       });
       if (!/[\p{L}\p{N}]/u.test(text)) {
         return {
@@ -50,7 +52,7 @@ export function nluFrom(
           ranked: [{ intent: 'unknown', p: 1 }],
         };
       }
-      const p = intents.predictFeatures(f);
+      const p = intents.predictVector(x);
       // Text the model has mostly never seen (gibberish, another topic) lowers every confidence.
       const damp = Math.min(1, p.coverage / MIN_COVERAGE);
       const ranked = p.ranked.slice(0, 4).map((r) => ({ intent: r.label, p: r.p * damp }));

@@ -1,5 +1,5 @@
 import { francAll } from 'franc';
-import type { TextClassifier } from './classifier.ts';
+import type { SparseVector, TextClassifier } from './classifier.ts';
 import { dominantScript, type Script } from './normalize.ts';
 
 /** franc's ISO 639-3 codes for our languages (Azure Translator codes on the right). */
@@ -55,8 +55,8 @@ export function detectLanguage(
     prior?: string | null;
     supported: ReadonlySet<string>;
     model?: TextClassifier<string>;
-    /** `features(text)`, when the caller has them already (the intent model uses the same). */
-    features?: Map<string, number>;
+    /** The text's vector in `model.vocabulary`, when the caller has it already (the intent model shares it). */
+    vector?: SparseVector;
   },
 ): LanguageGuess {
   const { script, letters } = dominantScript(text);
@@ -80,7 +80,7 @@ export function detectLanguage(
   if (opts.model) {
     const francWeight = scores.size ? 0.5 : 0;
     for (const [k, v] of scores) scores.set(k, v * francWeight);
-    const prediction = opts.features ? opts.model.predictFeatures(opts.features) : opts.model.predict(text);
+    const prediction = opts.vector ? opts.model.predictVector(opts.vector) : opts.model.predict(text);
     for (const { label, p } of prediction.ranked) {
       if (!scriptAllows(script, label)) continue;
       scores.set(label, (scores.get(label) ?? 0) + p * (1 - francWeight));
