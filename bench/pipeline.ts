@@ -5,7 +5,8 @@
  * N messages in all; a message is done when the receipt of its first reply
  * (`<prefix>:receipt:web:<messageId>:r0`) is in Redis. In the same run and on the same
  * Redis, a bare BullMQ two-hop baseline with the same number of worker processes.
- * Prints one JSON object.
+ * Prints one JSON object, with `capacity`: CPU per message by role (web, workers, Redis)
+ * and the cores that 1,000 msg/s would take at that rate, for sizing a district.
  *
  * Usage: npx tsx bench/pipeline.ts [--messages 5000] [--conversations 200] [--workers 2]
  *   [--partitions 16] [--warmup 300] [--timeout 120] [--skip-baseline] [--cpu-prof <dir>] [--verbose]
@@ -809,6 +810,27 @@ async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
   }
 }
 
+/**
+ * What the target rate would take at this run's CPU per message: cores per role, and for
+ * Redis (one thread) the share of its core. A projection for sizing a district, not a
+ * measurement; CPU per message itself rises when the roles crowd too few cores.
+ */
+function capacityAt(cpuSeconds: Record<string, number | undefined>, messages: number, targetMps: number) {
+  const msPer = (role: string) => round(((cpuSeconds[role] ?? 0) * 1000) / messages, 3);
+  const cpuMsPerMessage = { web: msPer('web'), workers: msPer('workers'), redis: msPer('redis') };
+  const cores = (ms: number) => round((ms * targetMps) / 1000, 2);
+  return {
+    cpuMsPerMessage,
+    coresAt: {
+      messagesPerSecond: targetMps,
+      web: cores(cpuMsPerMessage.web),
+      workers: cores(cpuMsPerMessage.workers),
+      redis: cores(cpuMsPerMessage.redis),
+    },
+    redisCoreBoundMessagesPerSecond: cpuMsPerMessage.redis ? Math.round(1000 / cpuMsPerMessage.redis) : null,
+  };
+}
+
 async function main() {
   const o = options();
   const redisInfo = await startRedis(progress);
@@ -851,6 +873,7 @@ async function main() {
     warmup: o.warmup,
     ...(o.appRoot !== ROOT ? { appRoot: o.appRoot } : {}),
     pipeline,
+    capacity: capacityAt(pipeline.cpuSeconds, o.messages, TARGET_MPS),
     baseline: baseline ?? null,
     ratio,
     targets: {
