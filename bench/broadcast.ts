@@ -17,7 +17,19 @@ import { applyImport, planImport } from '../src/directory/import.ts';
 import { loadDirectoryFolder } from '../src/directory/load.ts';
 import { BROADCAST_QUEUE, outboundQueueName, safeJobId } from '../src/queue/bullmq.ts';
 import { RedisStore } from '../src/store/redis.ts';
-import { cleanup, cleanups, cpuProfArgs, cpuSecondsOf, round, sleep, startRedis, startRole } from './lib.ts';
+import {
+  cleanup,
+  cleanups,
+  commandDiff,
+  cpuProfArgs,
+  cpuSecondsOf,
+  type RedisCounters,
+  redisCounters,
+  round,
+  sleep,
+  startRedis,
+  startRole,
+} from './lib.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const TARGET_FANOUT_SECONDS = 10;
@@ -83,29 +95,9 @@ function sumDiff(after: Array<number | undefined>, before: Array<number | undefi
 // ---------------------------------------------------------------------------------------------
 // Private redis-server
 
-/** Counters of `INFO commandstats` and `INFO cpu`, to diff around a phase. */
-async function redisCounters(redis: Redis) {
-  const info = await redis.info('all');
-  const calls = new Map<string, { calls: number; usec: number }>();
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    calls.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
-  }
-  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return {
-    calls,
-    cpu: num('used_cpu_user') + num('used_cpu_sys'),
-    usedMemoryMiB: round(num('used_memory') / 2 ** 20, 1),
-    version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? '',
-  };
-}
-type RedisCounters = Awaited<ReturnType<typeof redisCounters>>;
-
 /** Commands per recipient over a phase (`INFO commandstats`; Redis 7 counts commands run inside Lua too). */
 function redisDiff(before: RedisCounters, after: RedisCounters, per: number) {
-  const rows = [...after.calls].map(([cmd, a]) => {
-    const b = before.calls.get(cmd) ?? { calls: 0, usec: 0 };
-    return { cmd, calls: a.calls - b.calls, usec: a.usec - b.usec };
-  });
+  const rows = commandDiff(before, after);
   const total = rows.reduce((s, r) => s + r.calls, 0);
   const usec = rows.reduce((s, r) => s + r.usec, 0);
   return {

@@ -3,11 +3,13 @@
  * redis-server (never the machine's own on 6379), child processes stopped on exit, CPU
  * readings from /proc, and cleanup on success and on error alike.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 
 /** The machine's own Redis port: never started on, never touched. */
 export const SYSTEM_PORT = 6379;
@@ -317,4 +319,29 @@ export function cpuProfArgs(dir: string | undefined, name: string): string[] {
   const into = join(dir, name);
   mkdirSync(into, { recursive: true });
   return ['--cpu-prof', '--cpu-prof-dir', into];
+}
+
+/** Counters of `INFO commandstats`, `INFO cpu` and memory, to diff around a phase. */
+export async function redisCounters(redis: Redis) {
+  const info = await redis.info('all');
+  const calls = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    calls.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return {
+    calls,
+    cpu: num('used_cpu_user') + num('used_cpu_sys'),
+    usedMemoryMiB: round(num('used_memory') / 2 ** 20, 1),
+    version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? '',
+  };
+}
+export type RedisCounters = Awaited<ReturnType<typeof redisCounters>>;
+
+/** Calls and microseconds per command between two readings (Redis 7 counts commands run inside Lua too). */
+export function commandDiff(before: RedisCounters, after: RedisCounters) {
+  return [...after.calls].map(([cmd, a]) => {
+    const b = before.calls.get(cmd) ?? { calls: 0, usec: 0 };
+    return { cmd, calls: a.calls - b.calls, usec: a.usec - b.usec };
+  });
 }

@@ -34,10 +34,13 @@ import {
   children,
   cleanup,
   cleanups,
+  commandDiff,
   cpuProfArgs,
   cpuSecondsOf,
   type PrivateRedis,
+  type RedisCounters,
   type RoleProcess,
+  redisCounters,
   round,
   sleep,
   startRedis,
@@ -146,27 +149,8 @@ function syscallsOf(pid: number | undefined): { r: number; w: number } | undefin
 // ---------------------------------------------------------------------------------------------
 // Private redis-server
 
-/** Counters of `INFO commandstats` and `INFO cpu`, to diff around a phase. */
-async function redisCounters(redis: Redis) {
-  const info = await redis.info('all');
-  const calls = new Map<string, { calls: number; usec: number }>();
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    calls.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
-  }
-  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return {
-    calls,
-    cpu: num('used_cpu_user') + num('used_cpu_sys'),
-    version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? '',
-  };
-}
-type RedisCounters = Awaited<ReturnType<typeof redisCounters>>;
-
 function redisDiff(before: RedisCounters, after: RedisCounters, messages: number) {
-  const rows = [...after.calls].map(([cmd, a]) => {
-    const b = before.calls.get(cmd) ?? { calls: 0, usec: 0 };
-    return { cmd, calls: a.calls - b.calls, usec: a.usec - b.usec };
-  });
+  const rows = commandDiff(before, after);
   const total = rows.reduce((s, r) => s + r.calls, 0);
   return {
     /** `INFO commandstats` calls per message, the commands run inside Lua scripts included (Redis 7 counts them). */
