@@ -1,5 +1,5 @@
 import type { DirectoryView, Person, StaffTarget } from '../engine/types.ts';
-import type { DirectoryData, Guardian, Identities, Staff } from './model.ts';
+import type { DirectoryData, Guardian, Identities, School, Staff } from './model.ts';
 
 /** How a platform account is named in identity links. */
 export type IdentityChannel = 'web' | 'sms' | 'slack' | 'teams';
@@ -87,17 +87,7 @@ export class MemoryDirectory implements DirectoryReader {
           })
       : [];
     return {
-      school: {
-        id: school.id,
-        name: school.name,
-        standard: school.standard,
-        maxLeaveDays: school.maxLeaveDays,
-        ...(school.officePhone ? { officePhone: school.officePhone } : {}),
-        ...(school.officeEmail ? { officeEmail: school.officeEmail } : {}),
-        ...(school.website ? { website: school.website } : {}),
-        ...(school.replyTimeDays ? { replyTimeDays: school.replyTimeDays } : {}),
-        ...(aks ? { aksBaseleder: { name: aks.name, ...(aks.phone ? { phone: aks.phone } : {}) } } : {}),
-      },
+      school: schoolView(school, aks),
       children,
       schoolCalendar: data.schoolCalendars[school.id] ?? [],
     };
@@ -115,4 +105,19 @@ export class MemoryDirectory implements DirectoryReader {
     const role = target.role === 'aks' ? 'aks-baseleder' : target.role;
     return schoolStaff.filter((s) => s.roles.includes(role));
   }
+}
+
+/** What a dialog may show of a school: its public contact points and its AKS leader, nothing else. */
+export function schoolView(school: School, aks: Staff | undefined): DirectoryView['school'] {
+  return {
+    id: school.id,
+    name: school.name,
+    standard: school.standard,
+    maxLeaveDays: school.maxLeaveDays,
+    ...(school.officePhone ? { officePhone: school.officePhone } : {}),
+    ...(school.officeEmail ? { officeEmail: school.officeEmail } : {}),
+    ...(school.website ? { website: school.website } : {}),
+    ...(school.replyTimeDays ? { replyTimeDays: school.replyTimeDays } : {}),
+    ...(aks ? { aksBaseleder: { name: aks.name, ...(aks.phone ? { phone: aks.phone } : {}) } } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CalendarEntry, ChildView, DirectoryView, Person } from '../engine/types.ts';
+import type { CalendarEntry, ChildView, Person } from '../engine/types.ts';
+import { schoolView } from './directory.ts';
 import type { ClassGroup, DirectoryData, Guardian, Pupil, School, Staff } from './model.ts';
 import {
   type ChildRef,
@@ -547,17 +548,7 @@ function derive(
     const school = merged.schools.get(schoolId) as School;
     const staff = (order.lists.staff.get(schoolId) ?? []).map((id) => merged.staff.get(id) as Staff);
     const aks = staff.find((s) => s.roles.includes('aks-baseleder'));
-    const view: DirectoryView['school'] = {
-      id: school.id,
-      name: school.name,
-      standard: school.standard,
-      maxLeaveDays: school.maxLeaveDays,
-      ...(school.officePhone ? { officePhone: school.officePhone } : {}),
-      ...(school.officeEmail ? { officeEmail: school.officeEmail } : {}),
-      ...(school.website ? { website: school.website } : {}),
-      ...(school.replyTimeDays ? { replyTimeDays: school.replyTimeDays } : {}),
-      ...(aks ? { aksBaseleder: { name: aks.name, ...(aks.phone ? { phone: aks.phone } : {}) } } : {}),
-    };
+    const view = schoolView(school, aks);
     const classes: Record<string, ClassCard> = {};
     for (const classId of order.lists.classes.get(schoolId) ?? []) {
       const c = merged.classes.get(classId) as ClassGroup;
