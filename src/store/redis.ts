@@ -209,18 +209,23 @@ export class RedisStore implements Store {
 
   async recordReceipt(receipt: StoredReceipt) {
     const ttl = Math.round(this.retentionMs / 1000);
-    const tx = this.redis
+    const key = `${this.prefix}receipt:${receipt.replyId}`;
+    const json = JSON.stringify(receipt);
+    // A channel without platform ids (web chat) writes one key: no transaction needed.
+    if (!receipt.platformMessageId) {
+      await this.redis.set(key, json, 'EX', ttl);
+      return;
+    }
+    await this.redis
       .multi()
-      .set(`${this.prefix}receipt:${receipt.replyId}`, JSON.stringify(receipt), 'EX', ttl);
-    if (receipt.platformMessageId) {
-      tx.set(
+      .set(key, json, 'EX', ttl)
+      .set(
         `${this.prefix}receipt-id:${receipt.channel}:${receipt.platformMessageId}`,
         receipt.replyId,
         'EX',
         ttl,
-      );
-    }
-    await tx.exec();
+      )
+      .exec();
   }
 
   async receipt(replyId: string) {
