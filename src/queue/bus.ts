@@ -24,7 +24,8 @@ export interface JobHandlers {
 /**
  * The queue seam. `enqueueInbound` answers once the job is durably accepted
  * (or recognised as a duplicate); handlers run later, one at a time per
- * conversation. The BullMQ implementation is the one reliability claims rest on;
+ * conversation. Every enqueue checks the job against its zod schema and refuses a
+ * bad one with a PermanentError (`job_schema`); handlers get only parsed jobs. The BullMQ implementation is the one reliability claims rest on;
  * InProcessBus exists so that `npm start` runs without Redis.
  */
 export interface JobBus {
