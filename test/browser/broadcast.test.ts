@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audienceOptions, recordClasses } from '../../adapters/web/broadcast.ts';
 import { type App, createApp } from '../../src/app.ts';
@@ -10,6 +10,7 @@ import type { ProgressView } from '../../src/broadcast/service.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DirectoryData, Staff } from '../../src/directory/model.ts';
 import { createLogger } from '../../src/log.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
 import { data as demo, locales, nlu, ROOT } from '../helpers/world.ts';
 
@@ -19,7 +20,6 @@ import { data as demo, locales, nlu, ROOT } from '../helpers/world.ts';
  * login is reached in their web inbox, which counts as delivered.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots for a person to look at; outside the repository. */
 const SHOTS = mkdtempSync(join(tmpdir(), 'skolebro-broadcast-'));
 const SESSION_KEY = 'skolebro.staffSession';
@@ -44,10 +44,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium); .ci/run does this`,
-    );
+  browser = await launchChromium();
   mt = await startFakeTranslator();
   // As test/helpers/app.ts startApp, with the register above.
   const config = loadConfig(
@@ -61,18 +58,6 @@ beforeAll(async () => {
   );
   await app.server.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 });
 afterAll(async () => {
   for (const context of contexts) await context.close();

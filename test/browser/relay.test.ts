@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../helpers/app.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { type FakeTranslator, startFakeTranslator } from '../helpers/fake-translator.ts';
 import { locales } from '../helpers/world.ts';
 
@@ -12,7 +13,6 @@ import { locales } from '../helpers/world.ts';
  * in the staff inbox, the fake Translator in between (its "translation" prefixes `[to] `).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const QUESTION = 'السلام علیکم، میرے بیٹے علی کی kontaktlærer کون ہے؟';
 const MESSAGE = 'السلام علیکم، کیا آپ مجھے علی کے ہوم ورک کے بارے میں بتا سکتی ہیں؟ شکریہ';
 const REPLY = 'Hei Fatima! Ali har lekser i matte denne uka. Vi snakkes på foreldremøtet. Hilsen Ingrid';
@@ -25,26 +25,11 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium); .ci/run does this`,
-    );
+  browser = await launchChromium();
   mt = await startFakeTranslator();
   app = await startApp({
     now: () => new Date('2026-11-23T07:00:00Z'),
     env: { TRANSLATOR_ENDPOINT: mt.url, TRANSLATOR_KEY: mt.key },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
   });
 });
 afterAll(async () => {

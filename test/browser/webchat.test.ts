@@ -1,32 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../helpers/app.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { locales } from '../helpers/world.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 let app: Awaited<ReturnType<typeof startApp>>;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium); .ci/run does this`,
-    );
+  browser = await launchChromium();
   app = await startApp({ now: () => new Date('2026-11-23T07:00:00Z') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { FakeSlack } from '../../adapters/slack/fake-slack.ts';
 import {
   EVENTS_PATH,
@@ -12,29 +9,23 @@ import {
   slackAdapter,
   slackTexts,
 } from '../../adapters/slack/index.ts';
-import type { ChannelAdapter, DeliveryReceipt } from '../../src/channels.ts';
-import { createLogger } from '../../src/log.ts';
-import { BullJobBus, inboundQueueName } from '../../src/queue/bullmq.ts';
-import type { JobHandlers } from '../../src/queue/bus.ts';
-import { type InboundJob, inboundJob } from '../../src/queue/jobs.ts';
-import { buildServer } from '../../src/server.ts';
-import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import type { DeliveryReceipt } from '../../src/channels.ts';
 import { directory, renderer } from '../helpers/world.ts';
 import type { ConformanceHarness } from './adapter-conformance.ts';
+import {
+  type ChannelWorld,
+  type ChannelWorldOptions,
+  serveAdapter,
+  startRedisAndBus,
+} from './channel-world.ts';
 
-const PARTITIONS = 4;
 /** The conformance world's body limit, in bytes. */
 const BODY_LIMIT = 16 * 1024;
 export const BOT_TOKEN = 'xoxb-0000000000-fake-skolebro-token';
 export const texts = slackTexts(renderer);
 
-export interface SlackWorld {
-  redis: Redis;
+export interface SlackWorld extends ChannelWorld {
   fake: FakeSlack;
-  bus: BullJobBus;
-  busErrors: Array<{ err: unknown; kind: string }>;
-  app: FastifyInstance;
-  adapter: ChannelAdapter;
   settings: SlackSettings;
   state: RedisSlackState;
   receipts: DeliveryReceipt[];
@@ -42,15 +33,9 @@ export interface SlackWorld {
   url: string;
   /** Full URL of a Slack route (`/webhooks/slack/...`). */
   route(path: string): string;
-  /** Inbound jobs on the queues so far, in the order they were added. */
-  inboundJobs(): Promise<InboundJob[]>;
-  close(): Promise<void>;
 }
 
-export interface SlackWorldOptions {
-  bodyLimit?: number;
-  /** Starts the bus with these handlers (given the adapter), the rest no-ops; default: not started. */
-  handlers?: (adapter: ChannelAdapter) => Partial<JobHandlers>;
+export interface SlackWorldOptions extends ChannelWorldOptions {
   settings?: Partial<SlackSettings>;
   inbox?: Inbox;
   now?: () => Date;
@@ -64,17 +49,9 @@ export interface SlackWorldOptions {
  * command's language) listening on loopback.
  */
 export async function startSlackWorld(opts: SlackWorldOptions = {}): Promise<SlackWorld> {
-  const redisServer: TestRedis = await startRedis();
-  const redis = new Redis(redisServer.url);
-  const label = uniquePrefix('slack');
+  const base = await startRedisAndBus('slack');
   const signingSecret = randomBytes(16).toString('hex');
   const fake = await FakeSlack.start({ botToken: BOT_TOKEN, signingSecret });
-  const busErrors: SlackWorld['busErrors'] = [];
-  const bus = new BullJobBus(
-    redis,
-    { prefix: `{${label}}`, partitions: PARTITIONS, outboundBackoffMs: 10, attempts: 3 },
-    (err, kind) => busErrors.push({ err, kind }),
-  );
   const settings: SlackSettings = {
     signingSecret,
     botToken: BOT_TOKEN,
@@ -83,10 +60,10 @@ export async function startSlackWorld(opts: SlackWorldOptions = {}): Promise<Sla
     ...opts.settings,
   };
   const receipts: DeliveryReceipt[] = [];
-  const state = new RedisSlackState(redis, `${label}:`);
+  const state = new RedisSlackState(base.redis, `${base.label}:`);
   const adapter = slackAdapter({
     settings,
-    bus,
+    bus: base.bus,
     state,
     texts,
     onReceipt: (r) => void receipts.push(r),
@@ -94,50 +71,13 @@ export async function startSlackWorld(opts: SlackWorldOptions = {}): Promise<Sla
     ...(opts.inbox ? { inbox: opts.inbox } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
-  const app = await buildServer({
-    adapters: [adapter],
-    log: createLogger('silent'),
+  const served = await serveAdapter(base, adapter, {
+    platform: fake,
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    handlers: opts.handlers,
+    beforeListen: opts.beforeListen,
   });
-  opts.beforeListen?.(app);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  if (opts.handlers) {
-    const noop = async () => {};
-    bus.start({ inbound: noop, outbound: noop, timer: noop, ...opts.handlers(adapter) });
-    await bus.waitUntilReady();
-  }
-  const queues = Array.from(
-    { length: PARTITIONS },
-    (_, i) => new Queue(inboundQueueName(i), { connection: redis, prefix: `{${label}}` }),
-  );
-
-  return {
-    redis,
-    fake,
-    bus,
-    busErrors,
-    app,
-    adapter,
-    settings,
-    state,
-    receipts,
-    url,
-    route: (path) => `${url}${path}`,
-    async inboundJobs() {
-      const types = ['wait', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
-      const jobs = (await Promise.all(queues.map((q) => q.getJobs([...types])))).flat();
-      return jobs.sort((a, b) => a.timestamp - b.timestamp).map((j) => inboundJob.parse(j.data));
-    },
-    async close() {
-      await app.close();
-      await fake.close();
-      await bus.close();
-      await Promise.all(queues.map((q) => q.close()));
-      await redis.quit();
-      await redisServer.stop();
-    },
-  };
+  return { ...served, fake, settings, state, receipts, route: (path) => `${served.url}${path}` };
 }
 
 /** The Slack harness for the conformance suite: a parent (g-john) writing to the bot in a DM. */

@@ -1,58 +1,41 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { FakeTwilio } from '../../adapters/sms/fake-twilio.ts';
 import { type SmsReceipt, type SmsSettings, smsAdapter } from '../../adapters/sms/index.ts';
 import { loadSmsTexts } from '../../adapters/sms/keywords.ts';
 import { RedisOptOuts } from '../../adapters/sms/opt-outs.ts';
 import { RedisSmsState } from '../../adapters/sms/state.ts';
-import type { ChannelAdapter } from '../../src/channels.ts';
 import { MemoryDirectory } from '../../src/directory/directory.ts';
 import { loadDirectoryFolder } from '../../src/directory/load.ts';
-import { createLogger } from '../../src/log.ts';
-import { BullJobBus, inboundQueueName } from '../../src/queue/bullmq.ts';
-import type { JobHandlers } from '../../src/queue/bus.ts';
-import { type InboundJob, inboundJob } from '../../src/queue/jobs.ts';
-import { buildServer } from '../../src/server.ts';
-import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
 import type { ConformanceHarness } from './adapter-conformance.ts';
+import {
+  type ChannelWorld,
+  type ChannelWorldOptions,
+  serveAdapter,
+  startRedisAndBus,
+} from './channel-world.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The URL Twilio would be configured with; requests really reach the server on loopback. */
 export const PUBLIC_BASE_URL = 'https://skolebro.example';
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const FROM = '+4759440000';
-const PARTITIONS = 4;
 
 export const smsTexts = loadSmsTexts(join(ROOT, 'locales'));
 const directory = new MemoryDirectory(loadDirectoryFolder(join(ROOT, 'examples/demo-school')));
 
-export interface SmsWorld {
-  redis: Redis;
+export interface SmsWorld extends ChannelWorld {
   fake: FakeTwilio;
-  bus: BullJobBus;
-  busErrors: Array<{ err: unknown; kind: string }>;
-  app: FastifyInstance;
-  adapter: ChannelAdapter;
   settings: SmsSettings;
   optOuts: RedisOptOuts;
   state: RedisSmsState;
   receipts: SmsReceipt[];
   /** Local URL of the server. */
   url: string;
-  /** Inbound jobs on the queues so far, in the order they were added. */
-  inboundJobs(): Promise<InboundJob[]>;
-  close(): Promise<void>;
 }
 
-export interface SmsWorldOptions {
-  bodyLimit?: number;
+export interface SmsWorldOptions extends ChannelWorldOptions {
   maxChars?: number;
-  /** Starts the bus with these handlers (given the adapter), the rest no-ops; default: not started, jobs stay queued. */
-  handlers?: (adapter: ChannelAdapter) => Partial<JobHandlers>;
   /** Settings to change, e.g. a wrong auth token. */
   settings?: Partial<SmsSettings>;
 }
@@ -63,23 +46,16 @@ export interface SmsWorldOptions {
  * for keyword languages) listening on loopback.
  */
 export async function startSmsWorld(opts: SmsWorldOptions = {}): Promise<SmsWorld> {
-  const redisServer: TestRedis = await startRedis();
-  const redis = new Redis(redisServer.url);
-  const label = uniquePrefix('sms');
-  const busPrefix = `{${label}}`;
+  const base = await startRedisAndBus('sms');
   const authToken = randomBytes(16).toString('hex');
+  // The fake posts to the public URL, as Twilio would; `route` sends that to the server on
+  // loopback, whose port is known once it listens.
   let local = '';
   const fake = await FakeTwilio.start({
     accountSid: ACCOUNT_SID,
     authToken,
     route: (publicUrl) => publicUrl.replace(PUBLIC_BASE_URL, local),
   });
-  const busErrors: SmsWorld['busErrors'] = [];
-  const bus = new BullJobBus(
-    redis,
-    { prefix: busPrefix, partitions: PARTITIONS, outboundBackoffMs: 10, attempts: 3 },
-    (err, kind) => busErrors.push({ err, kind }),
-  );
   const settings: SmsSettings = {
     accountSid: ACCOUNT_SID,
     authToken,
@@ -92,60 +68,24 @@ export async function startSmsWorld(opts: SmsWorldOptions = {}): Promise<SmsWorl
     ...opts.settings,
   };
   const receipts: SmsReceipt[] = [];
-  const optOuts = new RedisOptOuts(redis, `${label}:`);
-  const state = new RedisSmsState(redis, `${label}:`);
+  const optOuts = new RedisOptOuts(base.redis, `${base.label}:`);
+  const state = new RedisSmsState(base.redis, `${base.label}:`);
   const adapter = smsAdapter({
     settings,
-    bus,
+    bus: base.bus,
     optOuts,
     state,
     texts: smsTexts,
     onReceipt: (r) => void receipts.push(r),
     languageOf: async (phone) => (await directory.identify('sms', phone)).preferredLang,
   });
-  const app = await buildServer({
-    adapters: [adapter],
-    log: createLogger('silent'),
+  const served = await serveAdapter(base, adapter, {
+    platform: fake,
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    handlers: opts.handlers,
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  local = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  if (opts.handlers) {
-    const noop = async () => {};
-    bus.start({ inbound: noop, outbound: noop, timer: noop, ...opts.handlers(adapter) });
-    await bus.waitUntilReady();
-  }
-  const queues = Array.from(
-    { length: PARTITIONS },
-    (_, i) => new Queue(inboundQueueName(i), { connection: redis, prefix: busPrefix }),
-  );
-
-  return {
-    redis,
-    fake,
-    bus,
-    busErrors,
-    app,
-    adapter,
-    settings,
-    optOuts,
-    state,
-    receipts,
-    url: local,
-    async inboundJobs() {
-      const types = ['wait', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
-      const jobs = (await Promise.all(queues.map((q) => q.getJobs([...types])))).flat();
-      return jobs.sort((a, b) => a.timestamp - b.timestamp).map((j) => inboundJob.parse(j.data));
-    },
-    async close() {
-      await app.close();
-      await fake.close();
-      await bus.close();
-      await Promise.all(queues.map((q) => q.close()));
-      await redis.quit();
-      await redisServer.stop();
-    },
-  };
+  local = served.url;
+  return { ...served, fake, settings, optOuts, state, receipts };
 }
 
 /** The SMS harness for the conformance suite. */

@@ -1,8 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { FakeConnector, type PostedActivity, type PostOptions } from '../../adapters/teams/fake-connector.ts';
 import {
   MESSAGES_PATH,
@@ -12,26 +8,20 @@ import {
   teamsAdapter,
   teamsMessageId,
 } from '../../adapters/teams/index.ts';
-import type { ChannelAdapter, DeliveryReceipt } from '../../src/channels.ts';
-import { createLogger } from '../../src/log.ts';
-import { BullJobBus, inboundQueueName } from '../../src/queue/bullmq.ts';
-import type { JobHandlers } from '../../src/queue/bus.ts';
-import { type InboundJob, inboundJob } from '../../src/queue/jobs.ts';
-import { buildServer } from '../../src/server.ts';
-import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
+import type { DeliveryReceipt } from '../../src/channels.ts';
 import type { ConformanceHarness } from './adapter-conformance.ts';
+import {
+  type ChannelWorld,
+  type ChannelWorldOptions,
+  serveAdapter,
+  startRedisAndBus,
+} from './channel-world.ts';
 
 export const APP_ID = '3f6e2a1b-7c4d-4e8f-9a0b-1c2d3e4f5a6b';
-const PARTITIONS = 4;
 export const BODY_LIMIT = 64 * 1024;
 
-export interface TeamsWorld {
-  redis: Redis;
+export interface TeamsWorld extends ChannelWorld {
   fake: FakeConnector;
-  bus: BullJobBus;
-  busErrors: Array<{ err: unknown; kind: string }>;
-  app: FastifyInstance;
-  adapter: ChannelAdapter;
   settings: TeamsSettings;
   state: RedisTeamsState;
   receipts: DeliveryReceipt[];
@@ -39,15 +29,9 @@ export interface TeamsWorld {
   messagesUrl: string;
   /** Has the fake post an activity to the endpoint; resolves to each status. */
   post(activity: unknown, opts?: PostOptions): Promise<number[]>;
-  /** Inbound jobs on the queues so far, in the order they were added. */
-  inboundJobs(): Promise<InboundJob[]>;
-  close(): Promise<void>;
 }
 
-export interface TeamsWorldOptions {
-  bodyLimit?: number;
-  /** Starts the bus with these handlers (given the adapter), the rest no-ops; default: not started, jobs stay queued. */
-  handlers?: (adapter: ChannelAdapter) => Partial<JobHandlers>;
+export interface TeamsWorldOptions extends ChannelWorldOptions {
   /** Settings to change, e.g. a wrong password. */
   settings?: Partial<TeamsSettings>;
   labels?: Partial<TeamsLabels>;
@@ -60,18 +44,9 @@ export interface TeamsWorldOptions {
  * the fake's token endpoint.
  */
 export async function startTeamsWorld(opts: TeamsWorldOptions = {}): Promise<TeamsWorld> {
-  const redisServer: TestRedis = await startRedis();
-  const redis = new Redis(redisServer.url);
-  const label = uniquePrefix('teams');
-  const busPrefix = `{${label}}`;
+  const base = await startRedisAndBus('teams');
   const appPassword = randomBytes(16).toString('hex');
   const fake = await FakeConnector.start({ appId: APP_ID, appPassword });
-  const busErrors: TeamsWorld['busErrors'] = [];
-  const bus = new BullJobBus(
-    redis,
-    { prefix: busPrefix, partitions: PARTITIONS, outboundBackoffMs: 10, attempts: 3 },
-    (err, kind) => busErrors.push({ err, kind }),
-  );
   const settings: TeamsSettings = {
     appId: APP_ID,
     appPassword,
@@ -82,57 +57,29 @@ export async function startTeamsWorld(opts: TeamsWorldOptions = {}): Promise<Tea
     ...opts.settings,
   };
   const receipts: DeliveryReceipt[] = [];
-  const state = new RedisTeamsState(redis, `${label}:`);
+  const state = new RedisTeamsState(base.redis, `${base.label}:`);
   const adapter = teamsAdapter({
     settings,
-    bus,
+    bus: base.bus,
     state,
     onReceipt: (r) => void receipts.push(r),
     ...(opts.labels ? { labels: opts.labels } : {}),
   });
-  const app = await buildServer({
-    adapters: [adapter],
-    log: createLogger('silent'),
+  const { url, ...served } = await serveAdapter(base, adapter, {
+    platform: fake,
     bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
+    handlers: opts.handlers,
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const messagesUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}${MESSAGES_PATH}`;
-  if (opts.handlers) {
-    const noop = async () => {};
-    bus.start({ inbound: noop, outbound: noop, timer: noop, ...opts.handlers(adapter) });
-    await bus.waitUntilReady();
-  }
-  const queues = Array.from(
-    { length: PARTITIONS },
-    (_, i) => new Queue(inboundQueueName(i), { connection: redis, prefix: busPrefix }),
-  );
-
+  const messagesUrl = `${url}${MESSAGES_PATH}`;
   return {
-    redis,
+    ...served,
     fake,
-    bus,
-    busErrors,
-    app,
-    adapter,
     settings,
     state,
     receipts,
     messagesUrl,
     async post(activity, postOpts) {
       return (await fake.post(messagesUrl, activity, postOpts)).map((r) => r.status);
-    },
-    async inboundJobs() {
-      const types = ['wait', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
-      const jobs = (await Promise.all(queues.map((q) => q.getJobs([...types])))).flat();
-      return jobs.sort((a, b) => a.timestamp - b.timestamp).map((j) => inboundJob.parse(j.data));
-    },
-    async close() {
-      await app.close();
-      await fake.close();
-      await bus.close();
-      await Promise.all(queues.map((q) => q.close()));
-      await redis.quit();
-      await redisServer.stop();
     },
   };
 }
