@@ -9,8 +9,12 @@
  * and the cores that 1,000 msg/s would take at that rate, for sizing a district.
  *
  * Usage: npx tsx bench/pipeline.ts [--messages 5000] [--conversations 200] [--workers 2]
- *   [--partitions 16] [--warmup 300] [--timeout 120] [--skip-baseline] [--cpu-prof <dir>] [--verbose]
- *   [--app-root <dir>]
+ *   [--partitions 16] [--warmup 300] [--timeout 120] [--paced-rate 250] [--paced-messages 2500]
+ *   [--skip-baseline] [--cpu-prof <dir>] [--verbose] [--app-root <dir>]
+ *
+ * After the saturating load, a paced phase (`paced` in the output) sends --paced-messages at
+ * an even --paced-rate per second (open loop; 0 skips it): turn latency below saturation,
+ * where the load phase's latency is mostly its own backlog.
  *
  * --cpu-prof <dir>: the web and worker processes write V8 CPU profiles there (one folder
  * per process). --verbose: progress and pids on stderr. --app-root <dir>: run the web and
@@ -308,6 +312,40 @@ async function drive(agent: Agent, port: number, conversations: Conversation[], 
     }),
   );
   return { sent, retries };
+}
+
+/**
+ * Open loop at `rate` messages/s: message i is due at start + i/rate, whatever became of
+ * the earlier ones, and goes to the conversations in turn. `sentAt` is the due time, so a
+ * backlog anywhere shows in the latency instead of slowing the sender down.
+ */
+async function drivePaced(
+  agent: Agent,
+  port: number,
+  conversations: Conversation[],
+  total: number,
+  rate: number,
+  seed: number,
+) {
+  const sent: Sent[] = [];
+  const posts: Array<Promise<void>> = [];
+  const start = Date.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const conv = conversations[i % conversations.length] as Conversation;
+    const id = randomUUID();
+    const text = TEXTS[(seed + i * 3) % TEXTS.length] as string;
+    posts.push(
+      postJson(agent, port, `/api/sessions/${conv.session}/messages`, { id, text }).then((res) => {
+        if (res.status !== 202) throw new Error(`POST message (paced): HTTP ${res.status} ${res.body}`);
+        sent.push({ id, sentAt: due, acceptedAt: Date.now() });
+      }),
+    );
+  }
+  await Promise.all(posts);
+  return { sent, postsPerSecond: Math.round(total / ((Date.now() - start) / 1000)) };
 }
 
 /**
@@ -631,6 +669,9 @@ interface Options {
   partitions: number;
   warmup: number;
   timeoutMs: number;
+  /** Messages/s of the paced phase (0: none), and how many it sends. */
+  pacedRate: number;
+  pacedMessages: number;
   skipBaseline: boolean;
   cpuProf: string | undefined;
   /** Tree whose src/main.ts the web and worker processes run (A/B runs of a change); default this repo. */
@@ -646,6 +687,8 @@ function options(): Options {
       partitions: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '300' },
       timeout: { type: 'string', default: '120' },
+      'paced-rate': { type: 'string', default: '250' },
+      'paced-messages': { type: 'string', default: '2500' },
       'skip-baseline': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
@@ -665,6 +708,8 @@ function options(): Options {
     partitions: int('partitions', values.partitions, 1),
     warmup: int('warmup', values.warmup, 1),
     timeoutMs: int('timeout', values.timeout, 1) * 1000,
+    pacedRate: int('paced-rate', values['paced-rate'], 0),
+    pacedMessages: int('paced-messages', values['paced-messages'], 1),
     skipBaseline: values['skip-baseline'],
     cpuProf: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
     appRoot: resolve(values['app-root'] ?? ROOT),
@@ -672,6 +717,43 @@ function options(): Options {
   o.conversations = Math.min(o.conversations, o.messages);
   verbose = values.verbose;
   return o;
+}
+
+/**
+ * Turn latency below saturation: `pacedMessages` at an even `pacedRate` (open loop), after
+ * the saturating load has drained. What a parent waits for an answer on an ordinary day.
+ */
+async function runPaced(
+  agent: Agent,
+  port: number,
+  conversations: Conversation[],
+  admin: Redis,
+  prefix: string,
+  o: Options,
+) {
+  progress(`pipeline: paced, ${o.pacedMessages} messages at ${o.pacedRate}/s`);
+  const { sent, postsPerSecond } = await drivePaced(
+    agent,
+    port,
+    conversations,
+    o.pacedMessages,
+    o.pacedRate,
+    3,
+  );
+  const receipts = await collectReceipts(
+    admin,
+    prefix,
+    sent.map((s) => s.id),
+    o.timeoutMs,
+    'paced',
+  );
+  return {
+    rate: o.pacedRate,
+    messages: o.pacedMessages,
+    postsPerSecond,
+    latencyMs: percentiles(sent.map((s) => (receipts.get(s.id) as number) - s.sentAt)),
+    latencyFrom: 'the time the message was due (open loop) -> r0 receipt `at`',
+  };
 }
 
 async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
@@ -745,7 +827,6 @@ async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
       workers: pids.workers.map(cpuSecondsOf),
       redis: cpuSecondsOf(pids.redis),
     };
-    agent.destroy();
 
     const firstPost = minOf(load.sent.map((s) => s.sentAt));
     const lastReceipt = maxOf(receipts.values());
@@ -780,7 +861,9 @@ async function runPipeline(redisInfo: PrivateRedis, admin: Redis, o: Options) {
         outbound: await stageStats(admin, `{${prefix}}`, 'outbound-web-*', loadStart),
       },
     };
-    return result;
+    const paced = o.pacedRate > 0 ? await runPaced(agent, port, conversations, admin, prefix, o) : null;
+    agent.destroy();
+    return { ...result, paced };
   } catch (err) {
     const logs = roles
       .filter((r) => r.output().trim())
