@@ -4,11 +4,11 @@
  * language and per intent, language-ID accuracy, and classify latency.
  * Prints JSON. Usage: npx tsx bench/nlu.ts [--folds 5]
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { intentExamples, loadLocales } from '../src/i18n/locales.ts';
 import { nluFrom } from '../src/nlu/index.ts';
+import { loadNluDevSet } from '../test/fixtures/nlu-dev.ts';
 
 const root = join(import.meta.dirname, '..');
 const folds = Number(process.argv[process.argv.indexOf('--folds') + 1]) || 5;
@@ -52,15 +52,7 @@ for (let f = 0; f < folds; f++) {
 const trainStart = performance.now();
 const nlu = nluFrom(examples, languages);
 const trainMs = performance.now() - trainStart;
-const devDir = join(root, 'test/fixtures/nlu-dev');
-const dev = readdirSync(devDir)
-  .filter((f) => f.endsWith('.jsonl'))
-  .flatMap((f) =>
-    readFileSync(join(devDir, f), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { text: string; lang: string; intent: string }),
-  );
+const dev = loadNluDevSet();
 const devIntent: Tally = {};
 const devIntentByIntent: Tally = {};
 const devLang: Tally = {};

@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { intentExamples } from '../../../src/i18n/locales.ts';
 import { TextClassifier } from '../../../src/nlu/classifier.ts';
 import { features } from '../../../src/nlu/features.ts';
 import { dominantScript, normalize } from '../../../src/nlu/normalize.ts';
-import { locales, ROOT } from '../../helpers/world.ts';
+import { loadNluDevSet } from '../../fixtures/nlu-dev.ts';
+import { locales } from '../../helpers/world.ts';
 
 // The implementations before their fast paths, kept as the reference the fast ones must match exactly.
 function referenceNormalize(text: string): string {
@@ -57,15 +56,7 @@ function referenceDominantScript(text: string): { script: string; letters: numbe
   return { script: best, letters: letters + Math.max(other, 0) };
 }
 
-const devDir = join(ROOT, 'test/fixtures/nlu-dev');
-const devTexts = readdirSync(devDir)
-  .filter((f) => f.endsWith('.jsonl'))
-  .flatMap((f) =>
-    readFileSync(join(devDir, f), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { text: string }).text),
-  );
+const devTexts = loadNluDevSet().map((p) => p.text);
 const odd = [
   '',
   '   ',
