@@ -10,15 +10,13 @@ import type { DirectoryReader } from './directory/directory.ts';
 import type { Staff } from './directory/model.ts';
 import { restore } from './engine/state.ts';
 import type { Action, Person } from './engine/types.ts';
+import { STAFF_LANG } from './i18n/locales.ts';
 import type { Renderer } from './i18n/render.ts';
 import type { Logger } from './log.ts';
 import type { JobBus } from './queue/bus.ts';
 import type { InboundJob, TimerJob } from './queue/jobs.ts';
 import type { Store, ThreadEntry, ThreadMeta } from './store/store.ts';
 import type { Translator } from './translation/types.ts';
-
-/** Norwegian is the staff's language: parent words are translated to it, staff replies from it. */
-const STAFF_LANG = 'nb';
 
 export interface RelayDeps {
   bus: JobBus;

@@ -1,3 +1,4 @@
+import { STAFF_LANG } from '../i18n/locales.ts';
 import type { Logger } from '../log.ts';
 import type { JobBus } from '../queue/bus.ts';
 import type { BroadcastTimerJob } from '../queue/jobs.ts';
@@ -8,9 +9,6 @@ import type { NotReached, Progress } from './progress.ts';
 import { type QuietHours, quietDelayMs } from './schedule.ts';
 import type { BroadcastStore } from './store.ts';
 import type { BroadcastTexts } from './texts.ts';
-
-/** Staff read Norwegian: the report is written, and its thread kept, in it. */
-const STAFF_LANG = 'nb';
 
 export interface ReportDeps {
   store: Pick<BroadcastStore, 'get' | 'update'>;

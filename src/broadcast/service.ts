@@ -1,5 +1,6 @@
 import type { OptOuts } from '../../adapters/sms/opt-outs.ts';
 import type { ClassGroup, Staff } from '../directory/model.ts';
+import { STAFF_LANG } from '../i18n/locales.ts';
 import type { Logger } from '../log.ts';
 import type { JobBus } from '../queue/bus.ts';
 import type { BroadcastJob, BroadcastTimerJob, OutboundJob } from '../queue/jobs.ts';
@@ -90,7 +91,6 @@ export interface ProgressView extends Progress {
 }
 
 const RTL = new Set(['ar', 'ur', 'fa', 'prs', 'ps', 'ku', 'he']);
-const SOURCE = 'nb';
 
 /** The reply id (and so the job id) of one announcement × guardian × channel. */
 export const broadcastReplyId = (id: string, guardianId: string, channel: Channel) =>
@@ -161,7 +161,7 @@ export class BroadcastService implements BroadcastHooks {
       schoolId: audience.schoolId,
       audience,
       sender: { id: sender.id, name: sender.name },
-      lang: SOURCE,
+      lang: STAFF_LANG,
       text: input.text,
       texts,
       billedCharacters: billed,
@@ -188,7 +188,7 @@ export class BroadcastService implements BroadcastHooks {
   async correct(sender: Staff, id: string, lang: string, text: string): Promise<Result<PreviewView>> {
     const found = await this.owned(sender, id, 'write');
     if (!found.ok) return found;
-    if (!(lang in found.value.texts) || lang === SOURCE)
+    if (!(lang in found.value.texts) || lang === STAFF_LANG)
       return this.fail(400, 'unknown_language', 'unknownLanguage');
     const updated = await this.deps.store.update(id, (a) =>
       a.status === 'draft' || a.status === 'scheduled'
@@ -478,7 +478,7 @@ export class BroadcastService implements BroadcastHooks {
         channel: route.channel,
         replyId: broadcastReplyId(a.id, e.guardianId, route.channel),
         conversationId: route.address,
-        lang: a.texts[e.lang] ? e.lang : SOURCE,
+        lang: a.texts[e.lang] ? e.lang : STAFF_LANG,
         dir: RTL.has(e.lang) && a.texts[e.lang] ? 'rtl' : 'ltr',
         // The announcement holds each language's text once; `prepare` puts it in at the send.
         text: '',
@@ -541,10 +541,10 @@ export class BroadcastService implements BroadcastHooks {
 
   /** Machine translation of `text` into every language but Norwegian, in one request. */
   private async translate(text: string, langs: readonly string[]): Promise<Record<string, LangText>> {
-    const targets = langs.filter((l) => l !== SOURCE).sort();
-    const texts: Record<string, LangText> = { [SOURCE]: { text, translated: false, edited: false } };
+    const targets = langs.filter((l) => l !== STAFF_LANG).sort();
+    const texts: Record<string, LangText> = { [STAFF_LANG]: { text, translated: false, edited: false } };
     if (targets.length === 0) return texts;
-    const [row] = await this.deps.translator.translateMany([text], targets, SOURCE);
+    const [row] = await this.deps.translator.translateMany([text], targets, STAFF_LANG);
     targets.forEach((lang, j) => {
       const t = row?.[j];
       texts[lang] = { text: t?.text ?? text, translated: t?.translated ?? false, edited: false };
@@ -558,7 +558,7 @@ export class BroadcastService implements BroadcastHooks {
     if (missing.length === 0) return a;
     const added = await this.translate(a.text, missing);
     const billed =
-      Object.entries(added).filter(([l, t]) => l !== SOURCE && t.translated).length * a.text.length;
+      Object.entries(added).filter(([l, t]) => l !== STAFF_LANG && t.translated).length * a.text.length;
     const merge = (x: Announcement): Announcement => ({
       ...x,
       texts: { ...added, ...x.texts },
@@ -570,7 +570,7 @@ export class BroadcastService implements BroadcastHooks {
   private view(a: Announcement, plans: RecipientPlan[], families: number): PreviewView {
     const startAt =
       a.sendAt && Date.parse(a.sendAt) > this.deps.now().getTime() ? new Date(a.sendAt) : this.deps.now();
-    const targets = Object.keys(a.texts).filter((l) => l !== SOURCE);
+    const targets = Object.keys(a.texts).filter((l) => l !== STAFF_LANG);
     return {
       id: a.id,
       status: a.status,

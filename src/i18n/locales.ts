@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { INTENTS, type Intent, type KeywordKind } from '../engine/types.ts';
 
+/** Norwegian (Bokmål) is the staff's language: parent words are translated to it, staff write in it. */
+export const STAFF_LANG = 'nb';
+
 /** Everything in locales/, read once at start-up and validated, so a broken file fails fast with its path. */
 export interface LocaleBundle {
   languages: LanguageInfo[];
