@@ -21,6 +21,7 @@ import {
   outboundJob,
   validJob,
 } from './jobs.ts';
+import { inChains, Mailbox, mailboxKey, type TakenEntry } from './mailbox.ts';
 
 export type Channel = InboundJob['channel'];
 export const CHANNELS: readonly Channel[] = inboundJob.shape.channel.options;
@@ -72,6 +73,8 @@ const busOptionsSchema = z.object({
   stallAfterMs: z.number().int().positive().default(120_000),
   /** Dead-letter entries kept (newest first). Default 10000. */
   deadLetterMax: z.number().int().positive().default(10_000),
+  /** Most mailbox entries one drain takes at a time (src/queue/mailbox.ts). Default 64. */
+  batchSize: z.number().int().min(1).max(1000).default(64),
 });
 export type BullJobBusOptions = z.input<typeof busOptionsSchema> & {
   /** Clock for dead-letter timestamps. Default: the system clock. */
@@ -109,6 +112,9 @@ export const TIMER_QUEUE = 'timers';
 /** Broadcast fan-outs (src/broadcast/); not partitioned: each job is one announcement. */
 export const BROADCAST_QUEUE = 'broadcast';
 export const deadLetterKey = (prefix: string) => `${prefix}:dead-letter`;
+/** The job that empties a partition's mailbox; it carries nothing, the mailbox holds the work. */
+const DRAIN = 'drain';
+const drainJob = z.object({}).strict();
 /**
  * Bulk (broadcast) sends yield to replies: BullMQ runs jobs without a priority before
  * prioritized ones, so a parent's answer in a partition goes before the broadcast messages
@@ -192,7 +198,10 @@ export class BullJobBus implements JobBus {
   private readonly outbound: Map<Channel, Queue[]>;
   private readonly timers: Queue;
   private readonly broadcasts: Queue;
+  /** Each inbound and outbound partition queue's mailbox. */
+  private readonly mailboxes = new Map<Queue, Mailbox>();
   private readonly workers: Worker[] = [];
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private workerTemplate: Redis | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
@@ -234,30 +243,45 @@ export class BullJobBus implements JobBus {
         ),
       ]),
     );
+    for (const [kind, queues] of [
+      ['inbound', this.inbound],
+      ['outbound', this.outboundQueues()],
+    ] as const) {
+      for (const queue of queues) {
+        const key = mailboxKey(this.opts.prefix, queue.name);
+        const seen = `${this.opts.prefix}:seen:${kind}:`;
+        this.mailboxes.set(queue, new Mailbox(connection, key, seen, (n) => this.addDrain(queue, n)));
+      }
+    }
   }
 
-  /** Validates the job, then adds it to its conversation's partition once. */
+  /**
+   * Validates the job, then posts it to its conversation's partition mailbox once: the
+   * post and its dedup marker (the message id, kept `dedupWindowSeconds`) are one script.
+   */
   async enqueueInbound(job: InboundJob): Promise<{ duplicate: boolean }> {
     const valid = validJob(inboundJob, job, 'inbound');
+    if (this.closed) throw new Error('job bus is closed');
     const queue = this.inbound[
       partitionOf(valid.channel, valid.conversationId, this.opts.partitions)
     ] as Queue;
-    const jobId = inboundJobId(valid);
-    // The marker only tells the caller (a webhook answering `duplicate`) which delivery came
-    // first; the add's own deduplication is what keeps a repeat out. Set in the same round
-    // trip; losing it (a crash between the two) can repeat nothing.
-    const [, first] = await Promise.all([
-      this.addOnce(queue, 'turn', valid, jobId),
-      this.connection.set(`${queue.keys.de}:${jobId}:first`, '1', 'EX', this.opts.dedupWindowSeconds, 'NX'),
-    ]);
-    return { duplicate: first !== 'OK' };
+    return this.mailbox(queue).post(inboundJobId(valid), valid, this.opts.dedupWindowSeconds);
   }
 
+  /**
+   * A reply goes to its conversation's partition mailbox, once per reply id; on a channel
+   * with a rate limit it is a job of its own, since BullMQ's limiter counts jobs.
+   */
   async enqueueOutbound(job: OutboundJob): Promise<void> {
     const valid = validJob(outboundJob, job, 'outbound');
+    if (this.closed) throw new Error('job bus is closed');
     const partition = partitionOf(valid.channel, valid.conversationId, this.opts.outboundPartitions);
     const queue = (this.outbound.get(valid.channel) as Queue[])[partition] as Queue;
-    await this.addOnce(queue, 'send', valid, outboundJobId(valid));
+    if (this.opts.outbound[valid.channel]?.limiter) {
+      await this.addOnce(queue, 'send', valid, outboundJobId(valid));
+    } else {
+      await this.mailbox(queue).post(outboundJobId(valid), valid, this.opts.dedupWindowSeconds);
+    }
   }
 
   /** Adds a broadcast fan-out once per announcement id. */
@@ -332,16 +356,25 @@ export class BullJobBus implements JobBus {
     };
     for (const queue of this.inbound) {
       this.watch(
-        new Worker(queue.name, (job) => this.processInbound(handlers, job), { ...common, concurrency: 1 }),
+        new Worker(
+          queue.name,
+          (job) =>
+            job.name === DRAIN ? this.drainInbound(handlers, queue, job) : this.processInbound(handlers, job),
+          { ...common, concurrency: 1 },
+        ),
         'inbound',
       );
     }
     for (const queue of this.outboundQueues()) {
       this.watch(
-        new Worker(queue.name, (job) => this.processOutbound(handlers, queue, job), {
-          ...common,
-          concurrency: 1,
-        }),
+        new Worker(
+          queue.name,
+          (job) =>
+            job.name === DRAIN
+              ? this.drainOutbound(handlers, queue, job)
+              : this.processOutbound(handlers, queue, job),
+          { ...common, concurrency: 1 },
+        ),
         'outbound',
       );
     }
@@ -399,6 +432,10 @@ export class BullJobBus implements JobBus {
         worker.run().catch((err) => this.onError(err, `worker:${worker.name}`));
       }
       await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+      this.sweeper = setInterval(() => {
+        this.sweep().catch((err) => this.onError(err, 'mailbox:sweep'));
+      }, this.opts.stalledIntervalMs);
+      this.sweeper.unref();
     })();
     this.starting.catch((err) => this.onError(err, 'start'));
   }
@@ -417,6 +454,7 @@ export class BullJobBus implements JobBus {
 
   private async shutDown(): Promise<void> {
     await this.starting?.catch(() => {});
+    clearInterval(this.sweeper);
     // Jobs still running may enqueue their replies and timers: the queues stay open
     // until every worker has finished its in-flight job.
     await Promise.all(this.workers.map((w) => w.close()));
@@ -427,7 +465,7 @@ export class BullJobBus implements JobBus {
     this.workerTemplate?.disconnect();
   }
 
-  /** Depth of every queue of this bus and the dead-letter count. */
+  /** Depth of every queue of this bus (its mailbox included) and the dead-letter count. */
   async stats(): Promise<QueueStats> {
     return collectStats(this.connection, this.opts.prefix, [
       ...this.inbound,
@@ -447,25 +485,134 @@ export class BullJobBus implements JobBus {
 
   /**
    * How long the oldest waiting inbound message has waited, over all partitions, in ms
-   * (0 when none waits): the tail of each partition's wait list and that job's timestamp.
+   * (0 when none waits): the head of each partition's mailbox.
    */
   async oldestInboundWaitMs(): Promise<number> {
-    const tails = this.connection.pipeline();
-    for (const q of this.inbound) tails.lindex(q.keys.wait as string, -1);
-    const ids = ((await tails.exec()) ?? []).map(([, id]) => (typeof id === 'string' ? id : undefined));
-    const stamps = this.connection.pipeline();
-    ids.forEach((id, i) => {
-      if (id) stamps.hget(`${(this.inbound[i] as Queue).keys[''] as string}${id}`, 'timestamp');
-    });
-    if (stamps.length === 0) return 0;
-    const oldest = Math.min(
-      ...((await stamps.exec()) ?? []).map(([, t]) => Number(t) || Number.POSITIVE_INFINITY),
-    );
+    const heads = await Promise.all(this.inbound.map((q) => this.mailbox(q).oldestAt()));
+    const oldest = Math.min(...heads.map((at) => at ?? Number.POSITIVE_INFINITY));
     return Number.isFinite(oldest) ? Math.max(0, this.now().getTime() - oldest) : 0;
   }
 
   private outboundQueues(): Queue[] {
     return [...this.outbound.values()].flat();
+  }
+
+  private mailbox(queue: Queue): Mailbox {
+    return this.mailboxes.get(queue) as Mailbox;
+  }
+
+  private async addDrain(queue: Queue, n: number): Promise<void> {
+    // Retried by BullMQ: a drain's failures are Redis's (its turns' own are handled in it),
+    // and a drain redone later keeps the order, as the entries wait in the list in order.
+    await queue.add(
+      DRAIN,
+      {},
+      {
+        jobId: `drain-${n}`,
+        attempts: this.opts.attempts,
+        backoff: { type: 'exponential', delay: this.opts.inboundBackoffMs },
+      },
+    );
+  }
+
+  /**
+   * Rings a drain for every mailbox whose oldest entry has waited longer than a stalled
+   * interval: the one case a post leaves no drain job behind is a crash between its
+   * script and the add, and a drain that failed for good (Redis away) leaves its batch.
+   */
+  private async sweep(): Promise<void> {
+    const due = this.now().getTime() - this.opts.stalledIntervalMs;
+    for (const box of this.mailboxes.values()) {
+      const at = await box.oldestAt();
+      if (at !== undefined && at < due) await box.ring();
+    }
+  }
+
+  /**
+   * Turns of one drain run one chain per conversation, conversations at once. A turn that
+   * fails for good (a permanent error, or retries used up) goes to the dead-letter list and
+   * the drain goes on, as a failed job of its own would have let the partition go on.
+   */
+  private async drainInbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ drained: number }> {
+    await this.parseOrDeadLetter(drainJob, job);
+    const drained = await this.mailbox(queue).drain(this.opts.batchSize, async (batch) => {
+      const turns = await this.entriesOrDeadLetter(inboundJob, queue, 'turn', batch);
+      await inChains(
+        turns,
+        (t) => `${t.job.channel}:${t.job.conversationId}`,
+        async ({ id, job: turn }) => {
+          try {
+            await this.inPlace('inbound', this.opts.inboundBackoffMs, () => handlers.inbound(turn));
+          } catch (err) {
+            this.onError(err, 'inbound');
+            await this.deadLetter(queue.name, id, 'turn', failureOf(err));
+          }
+          return true;
+        },
+      );
+    });
+    return { drained };
+  }
+
+  /**
+   * Sends of one drain run one chain per conversation. A send refused for good is kept as a
+   * failed receipt by the handler and the drain goes on; a Retry-After stops every chain,
+   * pauses the partition and leaves the batch for the drain's next run (sends that went
+   * out skip on their receipts).
+   */
+  private async drainOutbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ drained: number }> {
+    await this.parseOrDeadLetter(drainJob, job);
+    let wait: number | undefined;
+    const drained = await this.mailbox(queue).drain(this.opts.batchSize, async (batch) => {
+      const sends = await this.entriesOrDeadLetter(outboundJob, queue, 'send', batch);
+      await inChains(
+        sends,
+        (s) => s.job.conversationId,
+        async ({ id, job: send }) => {
+          if (wait !== undefined) return false;
+          try {
+            await this.inPlace('outbound', this.opts.outboundBackoffMs, () => handlers.outbound(send));
+          } catch (err) {
+            const retryAfter = retryAfterOf(err);
+            if (retryAfter !== undefined) {
+              wait = Math.max(wait ?? 0, retryAfter);
+              return false;
+            }
+            this.onError(err, 'outbound');
+            if (!(err instanceof UnrecoverableError))
+              await this.deadLetter(queue.name, id, 'send', failureOf(err));
+          }
+          return true;
+        },
+      );
+      if (wait !== undefined) {
+        await queue.rateLimit(wait);
+        throw Worker.RateLimitError();
+      }
+    });
+    return { drained };
+  }
+
+  /** The batch's entries that pass `schema`; the others go to the dead-letter list with the reason. */
+  private async entriesOrDeadLetter<T>(
+    schema: z.ZodType<T>,
+    queue: Queue,
+    name: string,
+    batch: TakenEntry[],
+  ): Promise<Array<{ id: string; job: T }>> {
+    const valid: Array<{ id: string; job: T }> = [];
+    for (const { raw, entry } of batch) {
+      const parsed = entry ? schema.safeParse(entry.job) : undefined;
+      if (entry && parsed?.success) {
+        valid.push({ id: entry.id, job: parsed.data });
+        continue;
+      }
+      const reason = parsed?.error
+        ? z.prettifyError(parsed.error)
+        : `not a mailbox entry: ${raw.slice(0, 200)}`;
+      await this.deadLetter(queue.name, entry?.id ?? '', name, `${ErrorCode.JobSchema}: ${reason}`);
+    }
+    return valid;
   }
 
   private async processInbound(handlers: JobHandlers, job: Job): Promise<{ tries: number }> {
@@ -507,12 +654,17 @@ export class BullJobBus implements JobBus {
   private async parseOrDeadLetter<T>(schema: z.ZodType<T>, job: Job): Promise<T> {
     const parsed = schema.safeParse(job.data);
     if (parsed.success) return parsed.data;
-    const reason = `${ErrorCode.JobSchema}: ${z.prettifyError(parsed.error)}`.slice(0, 2000);
+    const reason = `${ErrorCode.JobSchema}: ${z.prettifyError(parsed.error)}`;
+    await this.deadLetter(job.queueName, job.id ?? '', job.name, reason);
+    throw new UnrecoverableError(reason);
+  }
+
+  private async deadLetter(queue: string, jobId: string, name: string, reason: string): Promise<void> {
     const entry: DeadLetter = {
-      queue: job.queueName,
-      jobId: job.id ?? '',
-      name: job.name,
-      reason,
+      queue,
+      jobId,
+      name,
+      reason: reason.slice(0, 2000),
       at: this.now().toISOString(),
     };
     const key = deadLetterKey(this.opts.prefix);
@@ -521,7 +673,6 @@ export class BullJobBus implements JobBus {
       .lpush(key, JSON.stringify(entry))
       .ltrim(key, 0, this.opts.deadLetterMax - 1)
       .exec();
-    throw new UnrecoverableError(reason);
   }
 
   /**
@@ -594,10 +745,14 @@ export async function deadLetters(
 async function collectStats(connection: Redis, prefix: string, queues: Queue[]): Promise<QueueStats> {
   const depths = await Promise.all(
     queues.map(async (queue) => {
-      const c = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');
+      const [c, posted] = await Promise.all([
+        queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed'),
+        connection.llen(mailboxKey(prefix, queue.name)),
+      ]);
       return {
         queue: queue.name,
-        waiting: (c.wait ?? 0) + (c.prioritized ?? 0),
+        // Messages in the mailbox, and jobs of their own (sends on a rate-limited channel, broadcast batches).
+        waiting: posted + (c.wait ?? 0) + (c.prioritized ?? 0),
         active: c.active ?? 0,
         delayed: c.delayed ?? 0,
         failed: c.failed ?? 0,
@@ -605,6 +760,13 @@ async function collectStats(connection: Redis, prefix: string, queues: Queue[]):
     }),
   );
   return { queues: depths, deadLetter: await connection.llen(deadLetterKey(prefix)) };
+}
+
+/** What a dead-letter entry says of a job that failed for good: its code and message. */
+function failureOf(err: unknown): string {
+  if (err instanceof UnrecoverableError) return err.message; // made by `unrecoverable`: the code is in it
+  const message = err instanceof Error ? err.message : String(err);
+  return message.startsWith(reasonOf(err)) ? message : `${reasonOf(err)}: ${message}`;
 }
 
 /** BullMQ's "do not retry" error, carrying the code of the original. */

@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { ChannelAdapter } from '../../src/channels.ts';
@@ -7,6 +6,7 @@ import { createLogger } from '../../src/log.ts';
 import { BullJobBus, inboundQueueName } from '../../src/queue/bullmq.ts';
 import type { JobHandlers } from '../../src/queue/bus.ts';
 import { type InboundJob, inboundJob } from '../../src/queue/jobs.ts';
+import { type MailboxEntry, mailboxKey } from '../../src/queue/mailbox.ts';
 import { buildServer } from '../../src/server.ts';
 import { startRedis, type TestRedis, uniquePrefix } from '../helpers/redis-server.ts';
 
@@ -26,7 +26,7 @@ export interface ChannelWorld {
   busErrors: Array<{ err: unknown; kind: string }>;
   app: FastifyInstance;
   adapter: ChannelAdapter;
-  /** Inbound jobs on the queues so far, in the order they were added. */
+  /** Inbound jobs enqueued so far: those taken by the handlers, then those waiting, oldest first. */
   inboundJobs(): Promise<InboundJob[]>;
   close(): Promise<void>;
 }
@@ -74,7 +74,7 @@ export interface ServeOptions {
 
 /**
  * `buildServer` with `adapter` on a free loopback port, the bus started if handlers are
- * given, and the inbound queues opened to read what the adapter enqueued. `close` stops
+ * given, reading what the adapter enqueued from the inbound mailboxes. `close` stops
  * all of it and the Redis of `base`.
  */
 export async function serveAdapter(
@@ -83,6 +83,8 @@ export async function serveAdapter(
   opts: ServeOptions,
 ): Promise<ChannelWorld & { url: string }> {
   const { redisServer, redis, label, bus, busErrors } = base;
+  /** Turns the bus handed to the handlers (when started); the rest wait in the mailboxes. */
+  const taken: InboundJob[] = [];
   const app = await buildServer({
     adapters: [adapter],
     log: createLogger('silent'),
@@ -93,14 +95,16 @@ export async function serveAdapter(
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   if (opts.handlers) {
     const noop = async () => {};
-    bus.start({ inbound: noop, outbound: noop, timer: noop, ...opts.handlers(adapter) });
+    const given = { inbound: noop, outbound: noop, timer: noop, ...opts.handlers(adapter) };
+    bus.start({
+      ...given,
+      inbound: async (job) => {
+        taken.push(job);
+        await given.inbound(job);
+      },
+    });
     await bus.waitUntilReady();
   }
-  // Queues of our own, so that inboundJobs reads what is on the queue, not what a handler saw.
-  const queues = Array.from(
-    { length: PARTITIONS },
-    (_, i) => new Queue(inboundQueueName(i), { connection: redis, prefix: `{${label}}` }),
-  );
   return {
     redis,
     bus,
@@ -109,15 +113,25 @@ export async function serveAdapter(
     adapter,
     url,
     async inboundJobs() {
-      const types = ['wait', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
-      const jobs = (await Promise.all(queues.map((q) => q.getJobs([...types])))).flat();
-      return jobs.sort((a, b) => a.timestamp - b.timestamp).map((j) => inboundJob.parse(j.data));
+      // What is still waiting is read from the mailboxes and parsed as the worker will; an
+      // entry taken but not yet dropped from its mailbox is counted once.
+      const lists = await Promise.all(
+        Array.from({ length: PARTITIONS }, (_, i) =>
+          redis.lrange(mailboxKey(`{${label}}`, inboundQueueName(i)), 0, -1),
+        ),
+      );
+      const waiting = lists
+        .flat()
+        .map((raw) => JSON.parse(raw) as MailboxEntry)
+        .sort((a, b) => a.at - b.at)
+        .map((entry) => inboundJob.parse(entry.job))
+        .filter((job) => !taken.some((t) => t.channel === job.channel && t.messageId === job.messageId));
+      return [...taken, ...waiting];
     },
     async close() {
       await app.close();
       await opts.platform.close();
       await bus.close();
-      await Promise.all(queues.map((q) => q.close()));
       await redis.quit();
       await redisServer.stop();
     },
