@@ -178,7 +178,9 @@ function redisDiff(before: RedisCounters, after: RedisCounters, messages: number
  * (timestamp -> processedOn), service time (processedOn -> finishedOn, which includes
  * the processor's own Redis round trips and the wait for CPU), and the mean number of
  * jobs in service per queue between its first and last job (1.0 for a partition that
- * was never idle: the stage is bound by partitions x service time).
+ * was never idle: the stage is bound by partitions x service time). In the pipeline a
+ * job is a mailbox drain and `messagesPerJob` says how many messages each carried; in
+ * the baseline a job is a message.
  */
 async function stageStats(redis: Redis, prefix: string, pattern: string, since: number) {
   const queues: string[] = [];
@@ -192,14 +194,21 @@ async function stageStats(redis: Redis, prefix: string, pattern: string, since: 
   const service: number[] = [];
   const inFlight: number[] = [];
   const jobsPerQueue: number[] = [];
+  const messagesPerJob: number[] = [];
   for (const queue of queues) {
     const ids = await redis.zrange(`${prefix}:${queue}:completed`, '0', '-1');
     const pipe = redis.pipeline();
-    for (const id of ids) pipe.hmget(`${prefix}:${queue}:${id}`, 'timestamp', 'processedOn', 'finishedOn');
+    for (const id of ids)
+      pipe.hmget(`${prefix}:${queue}:${id}`, 'timestamp', 'processedOn', 'finishedOn', 'returnvalue');
     const rows = ((await pipe.exec()) ?? [])
-      .map(([, v]) => (v as Array<string | null>).map(Number) as [number, number, number])
+      .map(([, v]) => {
+        const [t, p, f, returned] = v as Array<string | null>;
+        const drained = (JSON.parse(returned ?? 'null') as { drained?: number } | null)?.drained;
+        return [Number(t), Number(p), Number(f), drained] as [number, number, number, number | undefined];
+      })
       .filter(([t, p, f]) => t >= since && p > 0 && f > 0)
       .sort((a, b) => a[1] - b[1]);
+    for (const [, , , drained] of rows) if (drained !== undefined) messagesPerJob.push(drained);
     if (rows.length === 0) continue;
     jobsPerQueue.push(rows.length);
     let serviceSum = 0;
@@ -208,7 +217,7 @@ async function stageStats(redis: Redis, prefix: string, pattern: string, since: 
       service.push(f - p);
       serviceSum += f - p;
     }
-    const span = Math.max(...rows.map((r) => r[2])) - (rows[0] as [number, number, number])[1];
+    const span = Math.max(...rows.map((r) => r[2])) - (rows[0] as (typeof rows)[number])[1];
     if (span > 0) inFlight.push(serviceSum / span);
   }
   const mean = (xs: number[]) => (xs.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length, 2) : null);
@@ -218,6 +227,9 @@ async function stageStats(redis: Redis, prefix: string, pattern: string, since: 
     jobsPerQueue: { min: Math.min(...jobsPerQueue), max: Math.max(...jobsPerQueue) },
     waitMs: percentiles(wait),
     serviceMs: { ...percentiles(service), mean: mean(service) },
+    messagesPerJob: messagesPerJob.length
+      ? { ...percentiles(messagesPerJob), mean: mean(messagesPerJob) }
+      : null,
     inServicePerQueue: {
       mean: mean(inFlight),
       min: round(Math.min(...inFlight), 2),

@@ -75,6 +75,8 @@ const busOptionsSchema = z.object({
   deadLetterMax: z.number().int().positive().default(10_000),
   /** Most mailbox entries one drain takes at a time (src/queue/mailbox.ts). Default 64. */
   batchSize: z.number().int().min(1).max(1000).default(64),
+  /** A drain still taking batches after this long rings the next one and ends, in ms. Default 2000. */
+  drainMaxMs: z.number().int().positive().default(2000),
 });
 export type BullJobBusOptions = z.input<typeof busOptionsSchema> & {
   /** Clock for dead-letter timestamps. Default: the system clock. */
@@ -160,33 +162,36 @@ export function partitionOf(channel: string, conversationId: string, partitions:
  * The JobBus over BullMQ; the one that reliability claims rest on.
  *
  * **Order per conversation.** Open-source BullMQ has no per-key groups, so inbound
- * jobs go to one of `partitions` queues (`inbound-0..n-1`) chosen by a stable hash of
- * `channel:conversationId`. Every partition queue has a global concurrency of 1 and
- * its worker a concurrency of 1: a partition is a FIFO that runs one job at a time,
- * however many worker processes there are. One conversation always maps to the same
- * partition, so its turns run one at a time in arrival order, while conversations in
- * different partitions run concurrently (up to `partitions` turns at once). A worker
- * that dies mid-job leaves the job active (the partition waits) until its lock
- * expires; BullMQ then puts it back at the head of the partition.
+ * messages go to one of `partitions` partitions (`inbound-0..n-1`) chosen by a stable
+ * hash of `channel:conversationId`. Every partition queue has a global concurrency of 1
+ * and its worker a concurrency of 1: a partition runs one job at a time, however many
+ * worker processes there are. One conversation always maps to the same partition.
  *
- * Outbound jobs are partitioned the same way per channel (`outbound-<channel>-<k>`,
- * by the same conversation hash), so one conversation's replies leave in the order
- * its turns made them even with many worker processes. A channel's rate limit is a
- * BullMQ global rate limit split evenly over its partitions.
+ * **Mailboxes.** A message is not a job of its own: it is posted to its partition's
+ * mailbox (src/queue/mailbox.ts), and a drain job on the partition's queue takes what
+ * piled up and runs it as one chain per conversation: a conversation's turns one at a
+ * time in arrival order, different conversations at once. A worker that dies mid-drain
+ * leaves the drain active (the partition waits) until its lock expires; BullMQ then
+ * runs it again and it takes the same entries, which leave the mailbox only once handled.
  *
- * **Retries.** A job that fails with a retryable error is retried in place, with
- * exponential backoff, holding its partition: a BullMQ retry would go to the back of
- * the queue and let the conversation's next message overtake it. The cost is
- * head-of-line delay for the other conversations of that partition, at most the sum
- * of the backoffs (inbound default 0.2+0.4+0.8+1.6 s). A send refused with a
- * Retry-After (HTTP 429) pauses its partition for that long and goes back to the head
- * of the queue without using up an attempt: the platform asked us to wait, not to give up.
- * Errors that are not retryable (`PermanentError`) fail at once; jobs that fail their
- * zod schema are recorded in the dead-letter list and fail at once.
+ * Replies are partitioned the same way per channel (`outbound-<channel>-<k>`, by the
+ * same conversation hash), so one conversation's replies leave in the order its turns
+ * made them even with many worker processes. On a channel with a rate limit (a BullMQ
+ * global rate limit split evenly over its partitions) each reply is a job of its own,
+ * as the limiter counts jobs; broadcast batches are jobs of their own everywhere.
  *
- * **Duplicates.** Job ids are derived from the message (inbound: `channel-messageId`,
- * outbound: the reply id). BullMQ ignores an add whose id exists, and its deduplication
- * key, kept for `dedupWindowSeconds`, also covers jobs that have completed and been removed.
+ * **Retries.** A turn or send that fails with a retryable error is retried in place,
+ * with exponential backoff, holding its conversation: a BullMQ retry would let the
+ * conversation's next message overtake it. A send refused with a Retry-After (HTTP 429)
+ * pauses its partition for that long and leaves the drain's batch (or the job) for later
+ * without using up an attempt: the platform asked us to wait, not to give up. A turn
+ * that fails for good (not retryable, or out of attempts) is dead-lettered with the
+ * reason and the drain goes on; jobs and entries that fail their zod schema too.
+ *
+ * **Duplicates.** Ids are derived from the message (inbound: `channel-messageId`,
+ * outbound: the reply id). A post sets a marker of its id, kept `dedupWindowSeconds`,
+ * in the same script, and a repeated id is not posted. Jobs of their own carry the id
+ * as job id and BullMQ deduplication key.
  *
  * The caller owns `connection` and closes it after `close()`. Queues share it; the
  * workers use their own duplicates (blocking, `maxRetriesPerRequest: null`).
@@ -535,22 +540,26 @@ export class BullJobBus implements JobBus {
    */
   private async drainInbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ drained: number }> {
     await this.parseOrDeadLetter(drainJob, job);
-    const drained = await this.mailbox(queue).drain(this.opts.batchSize, async (batch) => {
-      const turns = await this.entriesOrDeadLetter(inboundJob, queue, 'turn', batch);
-      await inChains(
-        turns,
-        (t) => `${t.job.channel}:${t.job.conversationId}`,
-        async ({ id, job: turn }) => {
-          try {
-            await this.inPlace('inbound', this.opts.inboundBackoffMs, () => handlers.inbound(turn));
-          } catch (err) {
-            this.onError(err, 'inbound');
-            await this.deadLetter(queue.name, id, 'turn', failureOf(err));
-          }
-          return true;
-        },
-      );
-    });
+    const drained = await this.mailbox(queue).drain(
+      this.opts.batchSize,
+      async (batch) => {
+        const turns = await this.entriesOrDeadLetter(inboundJob, queue, 'turn', batch);
+        await inChains(
+          turns,
+          (t) => `${t.job.channel}:${t.job.conversationId}`,
+          async ({ id, job: turn }) => {
+            try {
+              await this.inPlace('inbound', this.opts.inboundBackoffMs, () => handlers.inbound(turn));
+            } catch (err) {
+              this.onError(err, 'inbound');
+              await this.deadLetter(queue.name, id, 'turn', failureOf(err));
+            }
+            return true;
+          },
+        );
+      },
+      this.enough(),
+    );
     return { drained };
   }
 
@@ -563,34 +572,48 @@ export class BullJobBus implements JobBus {
   private async drainOutbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ drained: number }> {
     await this.parseOrDeadLetter(drainJob, job);
     let wait: number | undefined;
-    const drained = await this.mailbox(queue).drain(this.opts.batchSize, async (batch) => {
-      const sends = await this.entriesOrDeadLetter(outboundJob, queue, 'send', batch);
-      await inChains(
-        sends,
-        (s) => s.job.conversationId,
-        async ({ id, job: send }) => {
-          if (wait !== undefined) return false;
-          try {
-            await this.inPlace('outbound', this.opts.outboundBackoffMs, () => handlers.outbound(send));
-          } catch (err) {
-            const retryAfter = retryAfterOf(err);
-            if (retryAfter !== undefined) {
-              wait = Math.max(wait ?? 0, retryAfter);
-              return false;
+    const drained = await this.mailbox(queue).drain(
+      this.opts.batchSize,
+      async (batch) => {
+        const sends = await this.entriesOrDeadLetter(outboundJob, queue, 'send', batch);
+        await inChains(
+          sends,
+          (s) => s.job.conversationId,
+          async ({ id, job: send }) => {
+            if (wait !== undefined) return false;
+            try {
+              await this.inPlace('outbound', this.opts.outboundBackoffMs, () => handlers.outbound(send));
+            } catch (err) {
+              const retryAfter = retryAfterOf(err);
+              if (retryAfter !== undefined) {
+                wait = Math.max(wait ?? 0, retryAfter);
+                return false;
+              }
+              this.onError(err, 'outbound');
+              if (!(err instanceof UnrecoverableError))
+                await this.deadLetter(queue.name, id, 'send', failureOf(err));
             }
-            this.onError(err, 'outbound');
-            if (!(err instanceof UnrecoverableError))
-              await this.deadLetter(queue.name, id, 'send', failureOf(err));
-          }
-          return true;
-        },
-      );
-      if (wait !== undefined) {
-        await queue.rateLimit(wait);
-        throw Worker.RateLimitError();
-      }
-    });
+            return true;
+          },
+        );
+        if (wait !== undefined) {
+          await queue.rateLimit(wait);
+          throw Worker.RateLimitError();
+        }
+      },
+      this.enough(),
+    );
     return { drained };
+  }
+
+  /**
+   * When a drain hands over to the next one: at shutdown, so that closing waits for one
+   * batch and not for the stream to stop, and after `drainMaxMs`, so that a drain's job
+   * (its return value, its lock) stays the size of a batch or a few.
+   */
+  private enough(): () => boolean {
+    const until = Date.now() + this.opts.drainMaxMs;
+    return () => this.closing !== undefined || Date.now() >= until;
   }
 
   /** The batch's entries that pass `schema`; the others go to the dead-letter list with the reason. */

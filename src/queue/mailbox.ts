@@ -11,8 +11,9 @@ import type { Redis } from 'ioredis';
  *
  * Keys (all under the bus prefix, so one hash slot on Redis Cluster):
  * - `<key>` the list of entries, oldest first;
- * - `<key>:bell` set while a drain is due: a post that finds it set adds no drain job,
- *   since that drain takes the list after the post;
+ * - `<key>:bell` set from the post that rings a drain until a drain finds the list empty:
+ *   a post that finds it set adds no drain job, since the drain that is due or running
+ *   takes the list again after the post;
  * - `<key>:seq` the number of the last drain rung, which names its job (`drain-<n>`);
  * - `<seen><id>` one per posted id for the dedup window: a repeated id is not posted again.
  */
@@ -46,10 +47,12 @@ local n = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], n)
 return n`;
 
-// KEYS: list, bell. ARGV: max. The bell goes first: a post after this take rings a new drain.
+// KEYS: list, bell. ARGV: max. A drain takes until the list is empty; only that last take
+// silences the bell, so a post while it runs rings no second drain, and a post after it does.
 const TAKE_LUA = `
-redis.call('DEL', KEYS[2])
-return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)`;
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then redis.call('DEL', KEYS[2]) end
+return items`;
 
 // KEYS: list. ARGV: count, the first item taken. Drops the taken items unless another
 // drain got there first (a drain taken up again after its worker was presumed dead).
@@ -125,10 +128,16 @@ export class Mailbox {
 
   /**
    * Takes up to `max` entries at a time, oldest first, hands each batch to `handle` and
-   * drops it once `handle` resolves, until the list is empty. A batch whose `handle`
-   * throws stays at the head of the list for the next drain.
+   * drops it once `handle` resolves, until the list is empty or `enough()` says to stop
+   * between batches (a worker shutting down; a drain that has run long enough under a
+   * steady stream): then it rings the next drain for the rest. A batch whose `handle`
+   * throws stays at the head of the list for the drain's next run.
    */
-  async drain(max: number, handle: (batch: TakenEntry[]) => Promise<void>): Promise<number> {
+  async drain(
+    max: number,
+    handle: (batch: TakenEntry[]) => Promise<void>,
+    enough: () => boolean = () => false,
+  ): Promise<number> {
     let drained = 0;
     for (;;) {
       const raw = await this.cmd.skolebroMailboxTake(this.key, `${this.key}:bell`, String(max));
@@ -136,6 +145,11 @@ export class Mailbox {
       await handle(raw.map((item) => ({ raw: item, entry: parseEntry(item) })));
       await this.cmd.skolebroMailboxAck(this.key, String(raw.length), raw[0] as string);
       drained += raw.length;
+      if (enough()) {
+        // The bell is still set, so no post rings a drain: this one must.
+        await this.ring();
+        return drained;
+      }
     }
   }
 
