@@ -540,25 +540,20 @@ export class BullJobBus implements JobBus {
    */
   private async drainInbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ drained: number }> {
     await this.parseOrDeadLetter(drainJob, job);
-    const drained = await this.mailbox(queue).drain(
-      this.opts.batchSize,
-      async (batch) => {
-        const turns = await this.entriesOrDeadLetter(inboundJob, queue, 'turn', batch);
-        await inChains(
-          turns,
-          (t) => `${t.job.channel}:${t.job.conversationId}`,
-          async ({ id, job: turn }) => {
-            try {
-              await this.inPlace('inbound', this.opts.inboundBackoffMs, () => handlers.inbound(turn));
-            } catch (err) {
-              this.onError(err, 'inbound');
-              await this.deadLetter(queue.name, id, 'turn', failureOf(err));
-            }
-            return true;
-          },
-        );
+    const drained = await this.drainChains(
+      queue,
+      inboundJob,
+      'turn',
+      (turn) => `${turn.channel}:${turn.conversationId}`,
+      async ({ id, job: turn }) => {
+        try {
+          await this.inPlace('inbound', this.opts.inboundBackoffMs, () => handlers.inbound(turn));
+        } catch (err) {
+          this.onError(err, 'inbound');
+          await this.deadLetter(queue.name, id, 'turn', failureOf(err));
+        }
+        return true;
       },
-      this.enough(),
     );
     return { drained };
   }
@@ -572,38 +567,58 @@ export class BullJobBus implements JobBus {
   private async drainOutbound(handlers: JobHandlers, queue: Queue, job: Job): Promise<{ drained: number }> {
     await this.parseOrDeadLetter(drainJob, job);
     let wait: number | undefined;
-    const drained = await this.mailbox(queue).drain(
+    const drained = await this.drainChains(
+      queue,
+      outboundJob,
+      'send',
+      (send) => send.conversationId,
+      async ({ id, job: send }) => {
+        if (wait !== undefined) return false;
+        try {
+          await this.inPlace('outbound', this.opts.outboundBackoffMs, () => handlers.outbound(send));
+        } catch (err) {
+          const retryAfter = retryAfterOf(err);
+          if (retryAfter !== undefined) {
+            wait = Math.max(wait ?? 0, retryAfter);
+            return false;
+          }
+          this.onError(err, 'outbound');
+          if (!(err instanceof UnrecoverableError))
+            await this.deadLetter(queue.name, id, 'send', failureOf(err));
+        }
+        return true;
+      },
+      async () => {
+        if (wait === undefined) return;
+        await queue.rateLimit(wait);
+        throw Worker.RateLimitError();
+      },
+    );
+    return { drained };
+  }
+
+  /**
+   * Takes `queue`'s mailbox batch by batch: entries that fail `schema` are dead-lettered,
+   * the rest run in one chain per `keyOf` (`run` resolving `false` ends its chain), then
+   * `afterBatch` runs; a batch is dropped from the mailbox once both have resolved.
+   */
+  private drainChains<T>(
+    queue: Queue,
+    schema: z.ZodType<T>,
+    name: string,
+    keyOf: (job: T) => string,
+    run: (entry: { id: string; job: T }) => Promise<boolean>,
+    afterBatch: () => Promise<void> = async () => {},
+  ): Promise<number> {
+    return this.mailbox(queue).drain(
       this.opts.batchSize,
       async (batch) => {
-        const sends = await this.entriesOrDeadLetter(outboundJob, queue, 'send', batch);
-        await inChains(
-          sends,
-          (s) => s.job.conversationId,
-          async ({ id, job: send }) => {
-            if (wait !== undefined) return false;
-            try {
-              await this.inPlace('outbound', this.opts.outboundBackoffMs, () => handlers.outbound(send));
-            } catch (err) {
-              const retryAfter = retryAfterOf(err);
-              if (retryAfter !== undefined) {
-                wait = Math.max(wait ?? 0, retryAfter);
-                return false;
-              }
-              this.onError(err, 'outbound');
-              if (!(err instanceof UnrecoverableError))
-                await this.deadLetter(queue.name, id, 'send', failureOf(err));
-            }
-            return true;
-          },
-        );
-        if (wait !== undefined) {
-          await queue.rateLimit(wait);
-          throw Worker.RateLimitError();
-        }
+        const valid = await this.entriesOrDeadLetter(schema, queue, name, batch);
+        await inChains(valid, (entry) => keyOf(entry.job), run);
+        await afterBatch();
       },
       this.enough(),
     );
-    return { drained };
   }
 
   /**

@@ -37,6 +37,15 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A promise a handler waits on, and the function that lets it through. */
+function gated() {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { gate, release };
+}
+
 /** A bus on its own hash-tagged prefix; errors it reports are collected, not thrown. */
 function newBus(label: string, options: BullJobBusOptions = {}) {
   const prefix = options.prefix ?? `{${uniquePrefix(label)}}`;
@@ -271,10 +280,7 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
 
   it('drains what piled up in one go, and sweeps a mailbox whose drain was never added', async () => {
     const { bus, prefix } = newBus('batch', { partitions: 1, stalledIntervalMs: 200, batchSize: 50 });
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = gated();
     const handled: string[] = [];
     bus.start({
       ...noop,
@@ -544,10 +550,7 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     const prefix = `{${uniquePrefix('stall')}}`;
     const { bus } = newBus('stall', { prefix, stallAfterMs: 400, partitions: 1 });
     const { bus: webOnly } = newBus('stall', { prefix, stallAfterMs: 400, partitions: 1 });
-    let release = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
+    const { gate: held, release } = gated();
     const handled: string[] = [];
     bus.start({
       ...noop,
