@@ -559,8 +559,9 @@ export class BullJobBus implements JobBus {
   }
 
   /**
-   * Sends of one drain run one chain per conversation. A send refused for good is kept as a
-   * failed receipt by the handler and the drain goes on; a Retry-After stops every chain,
+   * Sends of one drain run one chain per conversation. A send that fails for good (refused,
+   * or retries used up) is dead-lettered with the reason, as a job of its own was kept failed
+   * (the handler keeps a failed receipt too), and the drain goes on; a Retry-After stops every chain,
    * pauses the partition and leaves the batch for the drain's next run (sends that went
    * out skip on their receipts).
    */
@@ -583,8 +584,7 @@ export class BullJobBus implements JobBus {
             return false;
           }
           this.onError(err, 'outbound');
-          if (!(err instanceof UnrecoverableError))
-            await this.deadLetter(queue.name, id, 'send', failureOf(err));
+          await this.deadLetter(queue.name, id, 'send', failureOf(err));
         }
         return true;
       },

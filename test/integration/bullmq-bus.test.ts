@@ -424,10 +424,13 @@ describe('BullJobBus', { timeout: 30_000 }, () => {
     expect(calls.get('sms:flaky:r0')).toBe(2);
     // Retried in place: the reply queued after it did not overtake it.
     expect(sent.indexOf('sms:flaky:r0')).toBeLessThan(sent.indexOf('sms:m2:r0'));
-    // Refused for good: tried once, reported, and not dead-lettered (the handler keeps the failed receipt).
+    // Refused for good: tried once, reported, and dead-lettered with the reason.
     expect(calls.get('sms:stop:r0')).toBe(1);
     expect(errors.map((e) => e.kind)).toEqual(['outbound:retry', 'outbound']);
-    expect(await deadLetters(redis, { prefix })).toEqual([]);
+    const letters = await deadLetters(redis, { prefix });
+    expect(letters.map((l) => [l.jobId, l.name, l.reason])).toEqual([
+      [outboundJobId({ replyId: 'sms:stop:r0' }), 'send', 'opted_out: STOP received'],
+    ]);
   });
 
   it('adds a bulk once per reply id while its jobs exist, and holds a delayed bulk back', async () => {
