@@ -6,8 +6,8 @@ import type { Redis } from 'ioredis';
  * CPU per job and an open-source worker takes one job per fetch, so a job per message
  * caps a partition at one message per fetch. With a mailbox a message costs one script
  * call to post, and a drain takes everything that piled up while the last one ran: at a
- * trickle a drain carries one message, under load dozens, and BullMQ's locks, stalled
- * recovery and global concurrency 1 still hold, now per drain.
+ * trickle a drain carries one message, under load a hundred or more (bench/pipeline.ts),
+ * and BullMQ's locks, stalled recovery and global concurrency 1 still hold, now per drain.
  *
  * Keys (all under the bus prefix, so one hash slot on Redis Cluster):
  * - `<key>` the list of entries, oldest first;
